@@ -1,5 +1,6 @@
 // EchoClient.swift: the blocking echo client: send a message, read until it has all come back.
 // v0.1: raw bytes; the client counts bytes because the stream has no message boundaries.
+// v0.2: each message is a frame (msgid 1); the reply is the next whole frame, checked msgid and payload.
 
 /// The echo did not come back whole.
 public struct EchoMismatch: Error, CustomStringConvertible {
@@ -9,30 +10,43 @@ public struct EchoMismatch: Error, CustomStringConvertible {
 /// One connection to an echo server. Owns its socket.
 public struct EchoClient: ~Copyable {
     private let socket: Socket
+    private let codec: FrameCodec
+    /// Outgoing frames are encoded here, replies accumulate in `input` until one is whole.
+    private let output = IOBuffer(capacity: 4096)
+    private let input = IOBuffer(capacity: 4096)
 
-    public init(connectingTo address: SocketAddress) throws {
+    public init(connectingTo address: SocketAddress, maxFrame: Int = FrameCodec.defaultMaxFrame) throws {
         socket = try Socket.connect(to: address)
+        codec = FrameCodec(maxFrame: maxFrame)
     }
 
-    /// Sends `message` and reads until as many bytes came back.
+    /// Sends `message` as one frame and returns the payload of the frame that comes back.
     /// PITFALL: TCP is a byte stream, not a message queue: one write may come back in several reads,
-    /// so one read(2) is not "the echo". Guarded by: the ladder's echo-1mib (Sources/Conformance).
-    /// This client writes everything before it reads; chapter 1's exercise 3 shows the size at which
-    /// that deadlocks against an echo server.
-    public func echo(_ message: [UInt8]) throws -> [UInt8] {
-        try message.withUnsafeBytes { try socket.writeAll($0) }
-        var reply = [UInt8](repeating: 0, count: message.count)
-        var received = 0
-        try reply.withUnsafeMutableBytes { reply in
-            while received < message.count {
-                let count = try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: reply[received...]))
-                if count == 0 {
-                    throw EchoMismatch(description: "server closed after \(received) of \(message.count) bytes")
+    /// so one read(2) is not "the echo". The frame header says how many bytes make the whole reply.
+    /// Guarded by: the ladder's echo-1mib (Sources/Conformance).
+    /// One frame out, one frame back: the server reads a whole frame before it writes, so a message up
+    /// to --max-frame cannot deadlock the two of us (chapter 1, exercise 3, shows how raw bytes can).
+    public func echo(_ message: [UInt8], msgid: UInt32 = 1) throws -> [UInt8] {
+        message.withUnsafeBytes { codec.encode(msgid: msgid, payload: $0, into: output) }
+        try output.withReadableBytes { try socket.writeAll($0) }
+        output.clear()
+        while true {
+            if let header = try codec.nextFrame(in: input) {
+                let payload = input.withReadableBytes { Array($0[FrameHeader.size..<header.frameSize]) }
+                input.consume(header.frameSize)
+                if header.msgid == FrameHeader.errorMsgid {
+                    throw EchoMismatch(description: "server error: \(String(decoding: payload, as: UTF8.self))")
                 }
-                received += count
+                guard header.msgid == msgid else {
+                    throw EchoMismatch(description: "reply has msgid \(header.msgid), expected \(msgid)")
+                }
+                return payload
+            }
+            let count = try input.append(reserving: 4096) { try socket.read(into: $0) }
+            if count == 0 {
+                throw EchoMismatch(description: "server closed with \(input.readableCount) bytes of a reply")
             }
         }
-        return reply
     }
 
     /// Sends each message, checks its echo, prints a line per message and a summary.
@@ -58,10 +72,12 @@ public struct EchoClient: ~Copyable {
         return correct == messages.count
     }
 
-    /// What `make stage 1` sends: a word, a sentence, and one message larger than a single read.
+    /// What `make stage 2` sends: a word, an empty frame (raw bytes could not say "empty message"),
+    /// a sentence, and one frame larger than a single read.
     public static let demoMessages = [
         "hello",
-        "one client at a time: this server blocks in read() while you are connected",
+        "",
+        "one frame, one message: the header says where it ends",
         String(repeating: "0123456789abcdef", count: 6 * 1024),   // 96 KiB: comes back in several reads
     ]
 }

@@ -1,5 +1,6 @@
 // Flags.swift: a tiny command-line parser: `--name value`, `--name=value`, `--switch`, bare words.
 // v0.1: enough for --host/--port; every error is one line that names the flag.
+// v0.2: --max-frame.
 import Glibc
 
 /// A bad command line, said in one line.
@@ -71,5 +72,10 @@ struct Flags {
             throw UsageError(description: "invalid value '\(host)' for --host: expected an IPv4 address like 127.0.0.1")
         }
         return address
+    }
+
+    /// --max-frame: the largest frame payload, from 0 to 1 GiB (the header could announce 4 GiB).
+    func maxFrame() throws -> Int {
+        try int("--max-frame", default: FrameCodec.defaultMaxFrame, in: 0...(1 << 30))
     }
 }

@@ -1,4 +1,4 @@
-// main.swift: v0.1-client: sends each message (arguments, stdin lines, or --demo) and checks its echo.
+// main.swift: v0.2-client: sends each message as a frame (arguments, stdin lines, or --demo) and checks its echo.
 import Glibc
 import Net_v0_2
 
@@ -12,7 +12,7 @@ if messages.isEmpty {
 
 let allCorrect: Bool
 do {
-    let client = try EchoClient(connectingTo: options.address)
+    let client = try EchoClient(connectingTo: options.address, maxFrame: options.maxFrame)
     printLine("connected to \(options.address)")
     allCorrect = client.converse(messages)
 } catch {

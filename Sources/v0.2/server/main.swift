@@ -1,4 +1,4 @@
-// main.swift: v0.1-server, a blocking echo server. Flags, listen, ready line, serve forever.
+// main.swift: v0.2-server, a blocking echo server of frames. Flags, listen, ready line, serve forever.
 import Net_v0_2
 
 let options = ServerOptions.parseOrExit()
@@ -6,7 +6,7 @@ ignoreSIGPIPE()
 
 let server: EchoServer
 do {
-    server = try EchoServer(address: options.address)
+    server = try EchoServer(address: options.address, maxFrame: options.maxFrame)
 } catch {
     fail("cannot listen on \(options.address): \(error)")
 }
