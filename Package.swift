@@ -23,7 +23,8 @@ for n in stages {
         .target(name: net, dependencies: ["CLinux"], path: "Sources/\(v)/Net"),
         .executableTarget(name: "\(v)-server", dependencies: [.target(name: net)], path: "Sources/\(v)/server"),
         .executableTarget(name: "\(v)-client", dependencies: [.target(name: net)], path: "Sources/\(v)/client"),
-        .testTarget(name: "\(v)-tests", dependencies: [.target(name: net)], path: "Tests/\(v)"),
+        // A stage's tests use its library, and Conformance to start its server and client binaries.
+        .testTarget(name: "\(v)-tests", dependencies: [.target(name: net), "Conformance"], path: "Tests/\(v)"),
     ]
     products += [
         .executable(name: "\(v)-server", targets: ["\(v)-server"]),

@@ -1,0 +1,80 @@
+# Makefile: the learner's interface to the workbook. `make help` lists every command.
+# Commands take the stage as a bare number: `make stage 2`, `make diff 2` (`N=2` works too).
+
+SHELL   := /bin/bash
+SWIFT   ?= swift
+BIN     := .build/debug
+STAGES  := $(shell ls -d Sources/v0.* 2>/dev/null | sed 's|Sources/v0\.||' | sort -n)
+LATEST  := $(lastword $(STAGES))
+
+# `make stage 2`: make reads "2" as a second goal. Take it as N, and give it an empty recipe so make
+# does not go looking for a file called "2".
+COMMANDS := stage server client diff test check bench e2e
+ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
+  ifneq ($(word 2,$(MAKECMDGOALS)),)
+    N ?= $(word 2,$(MAKECMDGOALS))
+    $(eval $(word 2,$(MAKECMDGOALS)):;@:)
+  endif
+endif
+
+# Stops with a usage line unless N names a stage that exists.
+need-stage = @if [ -z "$(N)" ] || [ ! -d "Sources/v0.$(N)" ]; then \
+	echo "usage: make $@ N   (N is a stage: $(STAGES))" >&2; exit 2; fi
+
+.PHONY: help stage server client diff test check bench e2e clean
+
+help:
+	@echo "The workbook: a network server in Swift, built in stages v0.1..v0.$(LATEST)."
+	@echo
+	@echo "  make stage N            build stage N, start its server, run the client demo, show both sides"
+	@echo "  make server N [ARGS=..] run v0.N-server by hand (default port 7777; ARGS=\"--port 0\" picks one)"
+	@echo "  make client N [ARGS=..] run v0.N-client by hand (ARGS=\"--demo\", or messages to send)"
+	@echo "  make diff N             what stage N changed: diffstat, then the diff from v0.(N-1)"
+	@echo "  make test               every test of every stage, and the conformance ladder against each"
+	@echo "  make test N             stage N's tests and its conformance ladder"
+	@echo "  make check N            the conformance ladder (behaviours of stages 1..N) against v0.N-server"
+	@echo "  make check N SERVER=\"cmd\" the same ladder against your own server command"
+	@echo "  make bench / make e2e   (not built yet: see the stage map in README.md)"
+	@echo
+	@echo "Stages here: $(STAGES)"
+
+stage:
+	$(need-stage)
+	@scripts/stage.sh $(N)
+
+server:
+	$(need-stage)
+	@$(SWIFT) build --quiet --product v0.$(N)-server
+	$(BIN)/v0.$(N)-server $(ARGS)
+
+client:
+	$(need-stage)
+	@$(SWIFT) build --quiet --product v0.$(N)-client
+	$(BIN)/v0.$(N)-client $(ARGS)
+
+diff:
+	$(need-stage)
+	@scripts/diff.sh $(N)
+
+test:
+ifeq ($(N),)
+	$(SWIFT) test
+else
+	$(need-stage)
+	$(SWIFT) test --filter 'v0_$(N)_tests\.' --filter 'Ladder\.LadderV0_$(N)\b'
+endif
+
+check:
+	$(need-stage)
+	@$(SWIFT) build --quiet --product checker
+	@$(SWIFT) build --quiet --product v0.$(N)-server
+	$(BIN)/checker --stage $(N) --server "$(if $(SERVER),$(SERVER),$(BIN)/v0.$(N)-server)"
+
+bench:
+	@echo "make bench: not built yet; the load generator and the C reference arrive with the event loop (stage 3)." >&2; exit 1
+
+e2e:
+	@echo "make e2e: not built yet; it runs the proxy of stage 10." >&2; exit 1
+
+clean:
+	$(SWIFT) package clean

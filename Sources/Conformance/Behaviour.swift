@@ -1,0 +1,42 @@
+// Behaviour.swift: one rung of the ladder: a claim about a server, checked over the wire.
+
+/// One behaviour a server must have from stage `stage` on, and the function that checks it.
+///
+/// Adding one is two steps: write a small function `(BehaviourContext) throws -> Void` in the file
+/// of the stage that first needs it (`StageNBehaviours.swift`), and add an entry for it to that
+/// file's list. The function throws a CheckFailure saying what it expected and what came instead.
+public struct Behaviour: Sendable {
+    /// Short kebab-case name, for `--only` and test names: `frame-oversize`.
+    public let id: String
+    /// The first stage that must pass it; every later stage must pass it too.
+    public let stage: Int
+    /// One line, for the report: "a zero-length frame is echoed".
+    public let summary: String
+    /// True if the server may not be fit to serve afterwards, even if it passed (oversized frames,
+    /// garbage, resets): the runner starts a fresh server for the next behaviour.
+    public let damaging: Bool
+    /// How long the whole check may take; every wait inside it ends by then.
+    public let timeout: Duration
+    let check: @Sendable (BehaviourContext) throws -> Void
+
+    init(_ id: String, stage: Int, _ summary: String, damaging: Bool = false, timeout: Duration = .seconds(5),
+         check: @escaping @Sendable (BehaviourContext) throws -> Void) {
+        self.id = id
+        self.stage = stage
+        self.summary = summary
+        self.damaging = damaging
+        self.timeout = timeout
+        self.check = check
+    }
+}
+
+/// A behaviour did not hold: `message` says what was expected and what came instead.
+public struct CheckFailure: Error, CustomStringConvertible, Sendable {
+    public let message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

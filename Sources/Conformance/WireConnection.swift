@@ -1,0 +1,164 @@
+// WireConnection.swift: the checker's client socket: non-blocking, every operation bounded by a deadline.
+import Glibc
+
+/// One TCP connection from the checker to the server under test.
+///
+/// The server may be anyone's, and may stall, so nothing here blocks: the socket is non-blocking and
+/// every wait is a poll(2) bounded by `deadline` (the running behaviour's). Every failure is a
+/// CheckFailure that says what was awaited and what came instead.
+///
+/// Owns `fd`; closes it exactly once, in `close()` or else in `deinit`, however a behaviour exits.
+///
+/// A final class, not a `~Copyable` struct: with Swift 6.3.1 debug builds, a `~Copyable` struct
+/// that stores a clock `Instant` (our `deadline`) skips its `deinit` when used from another file,
+/// which here leaked every connection.
+public final class WireConnection {
+    private var fd: CInt
+    public let deadline: Deadline
+
+    /// Connects to `address`: a non-blocking connect(2), then poll for POLLOUT and read SO_ERROR.
+    public init(connectingTo address: ServerAddress, deadline: Deadline) throws {
+        guard let ip = sysParseIPv4(address.host) else { throw CheckFailure("\(address.host) is not an IPv4 address") }
+        let fd = try sysSocketTCP()
+        var failure: String? = nil
+        do {
+            if try !sysConnect(fd, to: ip, port: address.port) {
+                var revents: Int16 = 0
+                while revents == 0 && !deadline.hasPassed {
+                    revents = try sysPoll(fd, events: Int16(POLLOUT), timeoutMilliseconds: deadline.pollTimeout())
+                }
+                let err = try sysSocketError(fd)
+                if err != 0 {
+                    failure = "connect to \(address): \(errnoName(err))"
+                } else if revents == 0 {
+                    failure = "connect to \(address): no answer within the behaviour's \(deadline.span.readable) limit (is its listen backlog full?)"
+                }
+            }
+        } catch {
+            failure = "connect to \(address): \(error)"
+        }
+        if let failure {
+            sysClose(fd)
+            throw CheckFailure(failure)
+        }
+        self.fd = fd
+        self.deadline = deadline
+    }
+
+    deinit { close() }
+
+    /// Closes the connection now; later operations fail with EBADF.
+    public func close() {
+        if fd >= 0 { sysClose(fd) }
+        fd = -1
+    }
+
+    /// Sends all of `bytes`, waiting for room in the socket buffer as often as needed.
+    /// Use it for messages small enough that the server's echo cannot fill both socket buffers
+    /// before we read; for big ones use `exchange`.
+    public func send(_ bytes: [UInt8], what: String) throws {
+        var sent = 0
+        while sent < bytes.count {
+            if let n = try sendSome(bytes, from: sent, what: what) {
+                sent += n
+            } else {
+                try waitFor(Int16(POLLOUT), what: "sending \(what) (\(sent) of \(bytes.count) bytes sent)")
+            }
+        }
+    }
+
+    /// Sends `bytes` with one send(2) per byte and TCP_NODELAY, so that a server sees them arrive
+    /// in as many reads as the network allows (often one byte each).
+    public func sendOneByteAtATime(_ bytes: [UInt8], what: String) throws {
+        try sysSetNoDelay(fd)
+        for index in bytes.indices {
+            try send([bytes[index]], what: "byte \(index) of \(what)")
+        }
+    }
+
+    /// Receives exactly `count` bytes; fails on end of stream, a reset or the deadline.
+    public func receive(exactly count: Int, what: String) throws -> [UInt8] {
+        try exchange(sending: [], receiving: count, what: what)
+    }
+
+    /// Sends `bytes` and receives `count` bytes at the same time: one poll for both directions.
+    ///
+    /// PITFALL: send everything first, then read, and a big echo deadlocks against a server that
+    /// echoes as it reads: its writes stop when our receive buffer is full, so it stops reading,
+    /// so our sends stop when its receive buffer is full. Both sides wait forever.
+    public func exchange(sending bytes: [UInt8], receiving count: Int, what: String) throws -> [UInt8] {
+        var received = [UInt8](repeating: 0, count: count)
+        var sent = 0, got = 0
+        while sent < bytes.count || got < count {
+            var progress = false
+            if sent < bytes.count, let n = try sendSome(bytes, from: sent, what: what) {
+                sent += n
+                progress = true
+            }
+            if got < count {
+                let n = try received.withUnsafeMutableBytes { buffer in
+                    try readSome(into: UnsafeMutableRawBufferPointer(rebasing: buffer[got...]), what: what, got: got, of: count)
+                }
+                if let n {
+                    if n == 0 { throw CheckFailure("expected \(what): got EOF after \(got) of \(count) bytes") }
+                    got += n
+                    progress = true
+                }
+            }
+            if !progress {
+                let events = Int16(sent < bytes.count ? POLLOUT : 0) | Int16(got < count ? POLLIN : 0)
+                let sending = bytes.isEmpty ? "" : "\(sent) of \(bytes.count) bytes sent, "
+                try waitFor(events, what: "\(what) (\(sending)\(got) of \(count) received)")
+            }
+        }
+        return received
+    }
+
+    /// Expects the server to close the connection: end of stream (or a reset) with no more bytes.
+    public func expectEnd(after what: String) throws {
+        var byte: [UInt8] = [0]
+        while true {
+            let n: Int?
+            do {
+                n = try byte.withUnsafeMutableBytes { try sysRead(fd, into: $0) }
+            } catch let error as SystemError where error.errno == ECONNRESET {
+                return                       // a close with unread data in its buffer sends RST: fine
+            }
+            switch n {
+            case 0?: return
+            case _?: throw CheckFailure("expected the connection to close after \(what), got more bytes (first: \(hex(byte[0])))")
+            case nil: try waitFor(Int16(POLLIN), what: "the server to close the connection after \(what)")
+            }
+        }
+    }
+
+    // MARK: one step each, never waiting
+
+    private func sendSome(_ bytes: [UInt8], from offset: Int, what: String) throws -> Int? {
+        do {
+            return try bytes.withUnsafeBytes { try sysSend(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+        } catch let error as SystemError {
+            throw CheckFailure("sending \(what): \(error.errno == EPIPE ? "EPIPE (the server closed the connection)" : errnoName(error.errno)) after \(offset) of \(bytes.count) bytes")
+        }
+    }
+
+    private func readSome(into buffer: UnsafeMutableRawBufferPointer, what: String, got: Int, of count: Int) throws -> Int? {
+        do {
+            return try sysRead(fd, into: buffer)
+        } catch let error as SystemError {
+            throw CheckFailure("expected \(what): got \(errnoName(error.errno)) after \(got) of \(count) bytes")
+        }
+    }
+
+    /// Polls for `events` until the deadline; POLLERR/POLLHUP also return (the next read or send
+    /// reports what happened).
+    private func waitFor(_ events: Int16, what: String) throws {
+        let revents = try sysPoll(fd, events: events, timeoutMilliseconds: deadline.pollTimeout())
+        if revents == 0 && deadline.hasPassed { throw CheckFailure("timed out at the behaviour's \(deadline.span.readable) limit, waiting for \(what)") }
+    }
+}
+
+/// `0x2a`: how messages show a byte.
+func hex(_ byte: UInt8) -> String {
+    (byte < 0x10 ? "0x0" : "0x") + String(byte, radix: 16)
+}

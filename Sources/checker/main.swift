@@ -1,0 +1,33 @@
+// main.swift: the `checker` command: runs the conformance ladder of stage N against a server.
+// Exit status: 0 if every behaviour passed, 1 if any failed, 2 for a bad command line.
+import Conformance
+import Glibc
+
+let options: CheckerOptions
+do {
+    options = try CheckerOptions(arguments: Array(CommandLine.arguments.dropFirst()))
+} catch {
+    Report.printError("\(error)")
+    exit(2)
+}
+
+if options.list {
+    let stage = options.stage >= 1 ? options.stage : Ladder.lastStage
+    for line in Report.listing(Ladder.behaviours(upTo: stage)) { print(line) }
+    exit(0)
+}
+
+do {
+    try InterruptGuard.install()
+} catch {
+    Report.printError("\(error)")
+    exit(2)
+}
+
+let runner = LadderRunner(options: options, log: { print($0) })
+let results = runner.run { result in
+    print(Report.line(for: result))
+    fflush(nil)                      // show progress now, also when stdout is a pipe (CI logs)
+}
+print(Report.summary(results))
+exit(results.allSatisfy(\.passed) ? 0 : 1)

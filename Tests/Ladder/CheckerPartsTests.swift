@@ -1,0 +1,42 @@
+// CheckerPartsTests.swift: the checker's own pieces, without a server: frames, addresses, flags, report.
+import Conformance
+import Testing
+
+@Suite struct CheckerPartsTests {
+    @Test func frameHeaderIsBigEndian() {
+        let frame = Frame(msgid: 0x0102_0304, payload: [0xAA, 0xBB])
+        #expect(frame.encoded == [1, 2, 3, 4, 0, 0, 0, 2, 0xAA, 0xBB])
+        let header = Frame.decodeHeader(frame.encoded)
+        #expect(header?.msgid == 0x0102_0304 && header?.length == 2)
+        #expect(Frame.decodeHeader([1, 2, 3]) == nil)
+    }
+
+    @Test func readyLineIsFoundAnywhereInALine() {
+        #expect(ServerAddress(readyLine: "listening on 127.0.0.1:41233") == ServerAddress("127.0.0.1:41233"))
+        #expect(ServerAddress(readyLine: "12:00:01 INFO listening on 127.0.0.1:7 (pid 3)")?.port == 7)
+        #expect(ServerAddress(readyLine: "listening on 127.0.0.1:0") == nil)
+        #expect(ServerAddress(readyLine: "listening on example.com:80") == nil)
+        #expect(ServerAddress(readyLine: "starting up") == nil)
+    }
+
+    @Test func badFlagsAreUsageErrors() {
+        #expect(throws: UsageError.self) { try CheckerOptions(arguments: ["--stage", "2"]) }
+        #expect(throws: UsageError.self) { try CheckerOptions(arguments: ["--stage", "x", "--server", "s"]) }
+        #expect(throws: UsageError.self) { try CheckerOptions(arguments: ["--stage", "1", "--server", "s", "--only", "frame-oversize"]) }
+        #expect(throws: UsageError.self) { try CheckerOptions(arguments: ["--stage", "2", "--connect", "nowhere"]) }
+        #expect(throws: UsageError.self) { try CheckerOptions(arguments: ["--stage"]) }
+    }
+
+    @Test func flagsParse() throws {
+        let options = try CheckerOptions(arguments: ["--stage", "v0.2", "--connect", "127.0.0.1:7777", "--max-frame", "4096",
+                                                     "--only", "echo-1-byte,frame-oversize", "--verbose"])
+        #expect(options.stage == 2 && options.maxFrame == 4096 && options.verbose)
+        #expect(options.selected.map(\.id) == ["echo-1-byte", "frame-oversize"])
+    }
+
+    @Test func everyStageHasBehavioursAndIdsAreUnique() {
+        let ids = Ladder.behaviours.map(\.id)
+        #expect(Set(ids).count == ids.count)
+        for stage in 1...Ladder.lastStage { #expect(Ladder.behaviours.contains { $0.stage == stage }) }
+    }
+}

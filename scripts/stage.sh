@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# stage.sh N: what `make stage N` runs. Builds stage N, starts v0.N-server on a free port, waits for its
+# ready line, runs `v0.N-client --demo` against it, prints both sides, stops the server.
+# Exits 0 only if the client says every echo was right.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+n=${1:?usage: scripts/stage.sh N}
+v="v0.$n"
+swift build --quiet --product "$v-server"
+swift build --quiet --product "$v-client"
+bin=.build/debug
+
+# The server's stdout (where its ready line goes) comes back through the coprocess pipe; its log
+# (stderr) is shown live on our stdout (saved as fd 3), each line marked "server |".
+exec 3>&1
+coproc SERVER { exec "$bin/$v-server" --port 0 2> >(sed -u 's/^/server | /' >&3); }
+server_pid=$SERVER_PID
+stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+trap stop_server EXIT
+
+ready=""
+while read -r -t 15 -u "${SERVER[0]}" line; do
+    echo "server | $line"
+    if [[ $line == "listening on "* ]]; then ready=$line; break; fi
+done
+if [[ -z $ready ]]; then
+    echo "make stage $n: $v-server printed no 'listening on HOST:PORT' line within 15 s" >&2
+    exit 1
+fi
+port=${ready##*:}
+
+echo "client | \$ $v-client --port $port --demo"
+status=0
+"$bin/$v-client" --port "$port" --demo 2>&1 | sed -u 's/^/client | /' || status=$?
+status=${PIPESTATUS[0]}
+stop_server
+sleep 0.1   # let the last "server |" log lines (written by sed, a separate process) reach the terminal
+if [[ $status -eq 0 ]]; then
+    echo "make stage $n: the demo's echoes were all correct"
+else
+    echo "make stage $n: the demo FAILED (client exit status $status)" >&2
+fi
+exit "$status"
