@@ -11,13 +11,14 @@ swift build --quiet --product "$v-server"
 swift build --quiet --product "$v-client"
 bin=.build/debug
 
-# The server's stdout (where its ready line goes) comes back through the coprocess pipe; its log
-# (stderr) is shown live on our stdout (saved as fd 3), each line marked "server |".
-exec 3>&1
-coproc SERVER { exec "$bin/$v-server" --port 0 2> >(sed -u 's/^/server | /' >&3); }
+# The server's stdout (where its ready line goes) comes back through the coprocess pipe. Its log
+# (stderr) goes to a file, shown after the client's output: two programs printing at once would
+# interleave their lines in whatever order the scheduler picks.
+log=$(mktemp)
+coproc SERVER { exec "$bin/$v-server" --port 0 2>"$log"; }
 server_pid=$SERVER_PID
 stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
-trap stop_server EXIT
+trap 'stop_server; rm -f "$log"' EXIT
 
 ready=""
 while read -r -t 15 -u "${SERVER[0]}" line; do
@@ -26,16 +27,16 @@ while read -r -t 15 -u "${SERVER[0]}" line; do
 done
 if [[ -z $ready ]]; then
     echo "make stage $n: $v-server printed no 'listening on HOST:PORT' line within 15 s" >&2
+    sed 's/^/server | /' "$log" >&2
     exit 1
 fi
 port=${ready##*:}
 
 echo "client | \$ $v-client --port $port --demo"
 status=0
-"$bin/$v-client" --port "$port" --demo 2>&1 | sed -u 's/^/client | /' || status=$?
-status=${PIPESTATUS[0]}
+"$bin/$v-client" --port "$port" --demo 2>&1 | sed 's/^/client | /' || status=$?
 stop_server
-sleep 0.1   # let the last "server |" log lines (written by sed, a separate process) reach the terminal
+sed 's/^/server | /' "$log"
 if [[ $status -eq 0 ]]; then
     echo "make stage $n: the demo's echoes were all correct"
 else

@@ -16,7 +16,7 @@ public struct EchoClient: ~Copyable {
 
     /// Sends `message` and reads until as many bytes came back.
     /// PITFALL: TCP is a byte stream, not a message queue: one write may come back in several reads,
-    /// so one read(2) is not "the echo". Guarded by: the ladder's echo-1mib (Sources/Conformance).
+    /// so one read(2) is not "the echo". Guarded by: the ladder's echo-1-mib (make check 1).
     /// This client writes everything before it reads; chapter 1's exercise 3 shows the size at which
     /// that deadlocks against an echo server.
     public func echo(_ message: [UInt8]) throws -> [UInt8] {

@@ -10,7 +10,7 @@
 ///
 /// While `serve` runs, nobody calls accept(2): a second client's connection completes (the kernel does
 /// the handshake and queues it in the listen backlog) but its bytes sit unread until the first leaves.
-/// Guarded by: Tests/v0.1/EchoServerTests.swift "a second client waits for the first".
+/// Guarded by: Tests/v0.N/EchoServerTests.swift "a second client waits for the first".
 public final class EchoServer {
     private let listener: Socket
     public let address: SocketAddress
@@ -35,7 +35,8 @@ public final class EchoServer {
                 let client = try listener.accept(peer: &peer)
                 serve(client, peer: peer.map(String.init(describing:)) ?? "?")
             } catch {
-                // EMFILE and friends: v0.1 logs and tries again. Chapter 3 shows why that can spin.
+                // EMFILE and friends: logged, then accept again. If the error persists this loop spins;
+                // the event loop of v0.3 deals with it properly.
                 log("accept failed: \(error)")
             }
         }

@@ -50,7 +50,7 @@ public struct FrameCodec: Sendable {
     /// `frameSize` bytes.
     /// PITFALL: the length is checked as soon as the header is in, before waiting for the payload, so a
     /// header that announces 4 GiB cannot make us buffer 4 GiB.
-    /// Guarded by: Tests/v0.2/FrameCodecTests.swift "an oversized length is refused from its header alone".
+    /// Guarded by: Tests/v0.N/FrameCodecTests.swift "an oversized length is refused from its header alone".
     public func nextFrame(in buffer: IOBuffer) throws -> FrameHeader? {
         guard buffer.readableCount >= FrameHeader.size else { return nil }
         let header = FrameHeader(msgid: buffer.peekUInt32(at: 0), length: buffer.peekUInt32(at: 4))

@@ -56,7 +56,7 @@ public struct Socket: ~Copyable {
 
     /// PITFALL: write(2) may take fewer bytes than asked (a signal, a full send buffer on a socket with
     /// a timeout); loop until all are out. `writeSome` is write(2) in the program, a fake in the test.
-    /// Guarded by: Tests/v0.1/SocketTests.swift "writeAll retries short writes".
+    /// Guarded by: Tests/v0.N/SocketTests.swift "writeAll retries short writes".
     static func writeAll(_ bytes: UnsafeRawBufferPointer,
                          _ writeSome: (UnsafeRawBufferPointer) throws -> Int) throws {
         var offset = 0
