@@ -57,6 +57,13 @@ func sysSetNoDelay(_ fd: CInt) throws {
     }
 }
 
+/// shutdown(SHUT_WR): sends FIN after whatever is already queued.
+func sysShutdownWrite(_ fd: CInt) throws {
+    if Glibc.shutdown(fd, CInt(SHUT_WR)) != 0 {
+        throw SystemError(call: "shutdown(SHUT_WR)", errno: errno)
+    }
+}
+
 /// send(2) with MSG_NOSIGNAL. Returns bytes sent (may be fewer than asked), or nil if the socket
 /// buffer is full (EAGAIN). MSG_NOSIGNAL turns "peer has closed" into EPIPE instead of SIGPIPE,
 /// which would kill the checker: a server that hangs up on us must give a FAIL line, not a crash.

@@ -67,13 +67,21 @@ public final class WireConnection {
         }
     }
 
-    /// Sends `bytes` with one send(2) per byte and TCP_NODELAY, so that a server sees them arrive
-    /// in as many reads as the network allows (often one byte each).
+    /// Sends `bytes` with one send(2) per byte and TCP_NODELAY, 1 ms apart, so that a server sees
+    /// them arrive in as many reads as it makes: without the pause, a server that is not already
+    /// waiting in read(2) finds every byte there at once. (Pacing, not synchronisation: nothing
+    /// waits on it, and a server passes or fails the same whatever the timing.)
     public func sendOneByteAtATime(_ bytes: [UInt8], what: String) throws {
         try sysSetNoDelay(fd)
         for index in bytes.indices {
             try send([bytes[index]], what: "byte \(index) of \(what)")
+            sysSleep(.milliseconds(1))
         }
+    }
+
+    /// Sends FIN: the server reads end of stream, and we can still read its replies.
+    public func shutdownWrite() throws {
+        try sysShutdownWrite(fd)
     }
 
     /// Receives exactly `count` bytes; fails on end of stream, a reset or the deadline.

@@ -3,6 +3,12 @@
 import Conformance
 import Glibc
 
+if CommandLine.arguments.contains("--help") {
+    print(CheckerOptions.usage)
+    print("Runs the conformance ladder (every behaviour of stages 1...N) against a server; --list shows it.")
+    exit(0)
+}
+
 let options: CheckerOptions
 do {
     options = try CheckerOptions(arguments: Array(CommandLine.arguments.dropFirst()))

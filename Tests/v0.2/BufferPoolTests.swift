@@ -57,11 +57,17 @@ import Testing
         #expect(pool.allocations == 2)
     }
 
-    @Test("each class keeps at most maxIdlePerClass buffers")
-    func idleCap() {
-        let pool = BufferPool(maxIdlePerClass: 2)
+    @Test("idle buffers in a class are capped by bytes, counted by capacity")
+    func idleByteCap() {
+        let pool = BufferPool(maxIdleBytesPerClass: 8192)
         let buffers = (0..<5).map { _ in pool.take() }
         buffers.forEach(pool.recycle)
-        #expect(pool.idleCounts[0] == 2)
+        #expect(pool.idleCounts[0] == 2)        // 2 x 4 KiB = the 8 KiB budget
+
+        let big = BufferPool(maxIdleBytesPerClass: 4 << 20)
+        let grown = (0..<3).map { _ in big.take(minimumCapacity: 1 << 20) }
+        for buffer in grown { buffer.reserve((1 << 20) + 8) }   // a max-size frame: doubled to 2 MiB
+        grown.forEach(big.recycle)
+        #expect(big.idleCounts[4] == 2)         // 2 x 2 MiB fill the 1 MiB class's 4 MiB budget
     }
 }

@@ -36,10 +36,13 @@ public struct EchoClient: ~Copyable {
     }
 
     /// Sends each message, checks its echo, prints a line per message and a summary.
-    /// Returns true if every echo came back exactly.
-    public func converse(_ messages: [String]) -> Bool {
+    /// Returns true if every echo came back exactly. `messages` may be lazy (lines from stdin): each
+    /// is sent as soon as it is there.
+    public func converse(_ messages: some Sequence<String>) -> Bool {
         var correct = 0
+        var total = 0
         for message in messages {
+            total += 1
             let bytes = Array(message.utf8)
             do {
                 let reply = try echo(bytes)
@@ -54,8 +57,8 @@ public struct EchoClient: ~Copyable {
                 break
             }
         }
-        printLine("\(correct) of \(messages.count) echoes correct")
-        return correct == messages.count
+        printLine("\(correct) of \(total) echoes correct")
+        return correct == total
     }
 
     /// What `make stage 1` sends: a word, a sentence, and one message larger than a single read.

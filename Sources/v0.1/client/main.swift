@@ -5,16 +5,18 @@ import Net_v0_1
 let options = ClientOptions.parseOrExit()
 ignoreSIGPIPE()
 
-var messages = options.demo ? EchoClient.demoMessages : options.messages
-if messages.isEmpty {
-    while let line = readLine() { messages.append(line) }
-}
-
 let allCorrect: Bool
 do {
     let client = try EchoClient(connectingTo: options.address)
     printLine("connected to \(options.address)")
-    allCorrect = client.converse(messages)
+    if options.demo {
+        allCorrect = client.converse(EchoClient.demoMessages)
+    } else if !options.messages.isEmpty {
+        allCorrect = client.converse(options.messages)
+    } else {
+        // No messages given: each line from stdin, sent as soon as it is typed (or piped).
+        allCorrect = client.converse(sequence(state: ()) { _ in readLine() })
+    }
 } catch {
     fail("cannot connect to \(options.address): \(error)")
 }

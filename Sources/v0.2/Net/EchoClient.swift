@@ -42,7 +42,7 @@ public struct EchoClient: ~Copyable {
                 }
                 return payload
             }
-            let count = try input.append(reserving: 4096) { try socket.read(into: $0) }
+            let count = try input.append(reserving: 1024) { try socket.read(into: $0) }
             if count == 0 {
                 throw EchoMismatch(description: "server closed with \(input.readableCount) bytes of a reply")
             }
@@ -50,10 +50,13 @@ public struct EchoClient: ~Copyable {
     }
 
     /// Sends each message, checks its echo, prints a line per message and a summary.
-    /// Returns true if every echo came back exactly.
-    public func converse(_ messages: [String]) -> Bool {
+    /// Returns true if every echo came back exactly. `messages` may be lazy (lines from stdin): each
+    /// is sent as soon as it is there.
+    public func converse(_ messages: some Sequence<String>) -> Bool {
         var correct = 0
+        var total = 0
         for message in messages {
+            total += 1
             let bytes = Array(message.utf8)
             do {
                 let reply = try echo(bytes)
@@ -68,8 +71,8 @@ public struct EchoClient: ~Copyable {
                 break
             }
         }
-        printLine("\(correct) of \(messages.count) echoes correct")
-        return correct == messages.count
+        printLine("\(correct) of \(total) echoes correct")
+        return correct == total
     }
 
     /// What `make stage 2` sends: a word, an empty frame (raw bytes could not say "empty message"),

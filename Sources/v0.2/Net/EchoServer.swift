@@ -55,8 +55,9 @@ public final class EchoServer {
         var echoed = 0
         do {
             while true {
-                // Read whatever has arrived: part of a frame, one frame, or many.
-                let count = try input.append(reserving: 4096) { try client.read(into: $0) }
+                // Read whatever has arrived: part of a frame, one frame, or many. At least 1 KiB of
+                // room: asking for a whole 4 KiB would grow a 4 KiB buffer holding one leftover byte.
+                let count = try input.append(reserving: 1024) { try client.read(into: $0) }
                 if count == 0 { break }
                 // PITFALL: a read ends anywhere: mid-header, mid-payload, or after several frames.
                 // Take every whole frame; leave a partial one in `input` for the next read.

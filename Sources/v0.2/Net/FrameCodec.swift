@@ -1,5 +1,5 @@
 // FrameCodec.swift: cuts the byte stream into frames and writes frames: the workbook's wire protocol.
-// v0.2: 8-byte header (msgid, length; big-endian), max-frame check before any payload is buffered.
+// v0.2: 8-byte header (msgid, length; big-endian), max-frame checked as soon as the header is in.
 
 /// The header in front of every payload:
 ///
