@@ -2,6 +2,7 @@
 # Commands take the stage as a bare number: `make stage 2`, `make diff 2` (`N=2` works too).
 
 SHELL   := /bin/bash
+FUZZ_SECONDS ?= 60
 SWIFT   ?= swift
 BIN     := .build/debug
 STAGES  := $(shell ls -d Sources/v0.* 2>/dev/null | sed 's|Sources/v0\.||' | sort -n)
@@ -9,7 +10,7 @@ LATEST  := $(lastword $(STAGES))
 
 # `make stage 2`: make reads "2" as a second goal. Take it as N, and give it an empty recipe so make
 # does not go looking for a file called "2".
-COMMANDS := stage server client diff test check bench e2e
+COMMANDS := stage server client diff test check fuzz bench e2e
 ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
   ifneq ($(word 2,$(MAKECMDGOALS)),)
     N ?= $(word 2,$(MAKECMDGOALS))
@@ -21,7 +22,7 @@ endif
 need-stage = @if [ -z "$(N)" ] || [ ! -d "Sources/v0.$(N)" ]; then \
 	echo "usage: make $@ N   (N is a stage: $(STAGES))" >&2; exit 2; fi
 
-.PHONY: help stage server client diff test check bench e2e clean
+.PHONY: help stage server client diff test check fuzz sanitize bench e2e clean
 
 help:
 	@echo "The workbook: a network server in Swift, built in stages v0.1..v0.$(LATEST)."
@@ -34,6 +35,8 @@ help:
 	@echo "  make test N             stage N's tests and its conformance ladder"
 	@echo "  make check N            the conformance ladder (behaviours of stages 1..N) against v0.N-server"
 	@echo "  make check N SERVER=\"cmd\" the same ladder against your own server command"
+	@echo "  make fuzz [N]           fuzz stage N's frame decoder and IOBuffer (default: latest; FUZZ_SECONDS=60 each)"
+	@echo "  make sanitize           every test under AddressSanitizer, then under ThreadSanitizer"
 	@echo "  make bench / make e2e   (not built yet: see the stage map in README.md)"
 	@echo
 	@echo "Stages here: $(STAGES)"
@@ -69,6 +72,17 @@ check:
 	@$(SWIFT) build --quiet --product checker
 	@$(SWIFT) build --quiet --product v0.$(N)-server
 	$(BIN)/checker --stage $(N) --server "$(if $(SERVER),$(SERVER),$(BIN)/v0.$(N)-server)"
+
+fuzz:
+	@scripts/fuzz.sh $(if $(N),$(N),$(LATEST)) $(FUZZ_SECONDS)
+
+# Each sanitizer builds into its own folder, so the normal build stays as it is. The servers the tests
+# start come from the same folder, so they run instrumented too. --disable-xctest: the package has no
+# XCTest tests, and XCTest's empty run reports leaks of its own at exit. SWIFT_BACKTRACE: a sanitizer
+# report must end the run, and Swift's crash backtracer would wait on the process being reported.
+sanitize:
+	SWIFT_BACKTRACE=enable=no $(SWIFT) test --disable-xctest --sanitize=address --scratch-path .build-asan
+	SWIFT_BACKTRACE=enable=no $(SWIFT) test --disable-xctest --sanitize=thread --scratch-path .build-tsan
 
 bench:
 	@echo "make bench: not built yet; the load generator and the C reference arrive with the event loop (stage 3)." >&2; exit 1
