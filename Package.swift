@@ -4,7 +4,7 @@
 // is one number in `stages`.
 import PackageDescription
 
-let stages = [1, 2]
+let stages = [1, 2, 3]
 
 var products: [Product] = []
 var targets: [Target] = [

@@ -1,0 +1,23 @@
+// main.swift: v0.2-client: sends each message as a frame (arguments, stdin lines, or --demo) and checks its echo.
+import Glibc
+import Net_v0_3
+
+let options = ClientOptions.parseOrExit()
+ignoreSIGPIPE()
+
+let allCorrect: Bool
+do {
+    let client = try EchoClient(connectingTo: options.address, maxFrame: options.maxFrame)
+    printLine("connected to \(options.address)")
+    if options.demo {
+        allCorrect = client.converse(EchoClient.demoMessages)
+    } else if !options.messages.isEmpty {
+        allCorrect = client.converse(options.messages)
+    } else {
+        // No messages given: each line from stdin, sent as soon as it is typed (or piped).
+        allCorrect = client.converse(sequence(state: ()) { _ in readLine() })
+    }
+} catch {
+    fail("cannot connect to \(options.address): \(error)")
+}
+exit(allCorrect ? 0 : 1)
