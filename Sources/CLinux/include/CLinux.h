@@ -7,5 +7,10 @@
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+
+// accept4(2) is a GNU extension: glibc declares it only under _GNU_SOURCE, and Swift's Glibc module is
+// built without it. The function is in every glibc since 2.10; this line only makes it visible.
+int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 
 #endif

@@ -1,6 +1,7 @@
 // EchoClient.swift: the blocking echo client: send a message, read until it has all come back.
 // v0.1: raw bytes; the client counts bytes because the stream has no message boundaries.
 // v0.2: each message is a frame (msgid 1); the reply is the next whole frame, checked msgid and payload.
+// v0.3: still blocking (the non-blocking client is v0.4); Socket.read can say "would block" now.
 
 /// The echo did not come back whole.
 public struct EchoMismatch: Error, CustomStringConvertible {
@@ -42,7 +43,12 @@ public struct EchoClient: ~Copyable {
                 }
                 return payload
             }
-            let count = try input.append(reserving: 1024) { try socket.read(into: $0) }
+            let count = try input.append(reserving: 1024) { space in
+                guard let count = try socket.read(into: space) else {
+                    preconditionFailure("a blocking socket never says would-block")
+                }
+                return count
+            }
             if count == 0 {
                 throw EchoMismatch(description: "server closed with \(input.readableCount) bytes of a reply")
             }

@@ -1,90 +1,100 @@
-// EchoServer.swift: the blocking echo server: one client at a time, bytes sent back as they came.
+// EchoServer.swift: the echo server: every frame a client sends comes back unchanged.
 // v0.1: accept a client, read/write until it closes, then accept the next.
 // v0.2: frames: read into an input IOBuffer, echo each whole frame via an output IOBuffer, answer a
 //       protocol error with an error frame and close that client; buffers come from a BufferPool.
+// v0.3: on an EventLoop: an Acceptor hands out connections, each a TCPConnection; all clients at once.
+import Glibc
 
-/// Serves one client at a time, on one thread, with blocking calls.
+/// Serves every client at once, on one thread: the EventLoop waits for whichever socket is ready, and
+/// nothing ever blocks (muduo's TcpServer role):
 ///
-///     accept() ──► read() into input ──► whole frames? ──► copy them to output ──► writeAll(output) ──┐
-///        ▲           ▲                     │ not yet                                                 │
-///        │           └─────────────────────┴─────────────────────────────────────────────────────────┘
-///        └──────────── read() returned 0 (client closed), or a protocol error (error frame sent)
+///     EventLoop ──► Acceptor.handleEvent ──► newConnection: a TCPConnection, registered for readable
+///         │
+///         └──────► TCPConnection.handleEvent ──► handleMessages: whole frames back through send()
 ///
-/// While `serve` runs, nobody calls accept(2): a second client's connection completes (the kernel does
-/// the handshake and queues it in the listen backlog) but its bytes sit unread until the first leaves.
-/// Guarded by: Tests/v0.N/EchoServerTests.swift "a second client waits for the first".
+/// v0.2's server made a second client wait for the first; this one does not.
+/// Guarded by: the ladder's concurrent-clients and slow-reader (make check 3).
 public final class EchoServer {
-    private let listener: Socket
+    public let loop: EventLoop
     public let address: SocketAddress
     private let codec: FrameCodec
-    /// Input and output buffers for each client come from here and go back when it leaves, so the
-    /// next client reuses them instead of allocating.
-    public let pool = BufferPool()
+    private var acceptor: Acceptor?
+    /// Connections open right now.
+    public private(set) var connectionCount = 0
+
+    /// The pool every connection's buffers come from (the loop's).
+    public var pool: BufferPool { loop.pool }
 
     /// Listens on `address`. Throws if the port is busy (EADDRINUSE) or the address is not ours.
-    public init(address: SocketAddress, maxFrame: Int = FrameCodec.defaultMaxFrame) throws {
-        listener = try Socket.listen(on: address)
+    public init(address: SocketAddress, maxFrame: Int = FrameCodec.defaultMaxFrame, edgeTriggered: Bool = false) throws {
+        loop = try EventLoop(edgeTriggered: edgeTriggered)
+        let listener = try Socket.listen(on: address)
         self.address = try listener.localAddress() ?? address
         codec = FrameCodec(maxFrame: maxFrame)
+        let acceptor = try Acceptor(listener: listener, server: self)
+        try loop.register(acceptor, fd: acceptor.fd, interest: .readable)
+        self.acceptor = acceptor
     }
 
-    /// Serves clients forever, one after the other.
+    /// Serves clients forever.
     public func run() -> Never {
-        while true {
-            do {
-                var peer: SocketAddress?
-                let client = try listener.accept(peer: &peer)
-                serve(client, peer: peer.map(String.init(describing:)) ?? "?")
-            } catch {
-                // EMFILE and friends: logged, then accept again. If the error persists this loop spins;
-                // the event loop of v0.3 deals with it properly.
-                log("accept failed: \(error)")
-            }
-        }
+        loop.run()
+        exit(0)
     }
 
-    /// Echoes frames until the client closes, then closes our end (the `client` owner goes out of scope).
-    func serve(_ client: consuming Socket, peer: String) {
-        log("client \(peer) connected")
-        let input = pool.take()
-        let output = pool.take()
-        defer {
-            pool.recycle(input)
-            pool.recycle(output)
-        }
-        var echoed = 0
+    /// A new client, from the Acceptor: from now on the loop calls its TCPConnection.
+    @discardableResult
+    func newConnection(_ socket: consuming Socket, peer: SocketAddress?) -> TCPConnection? {
+        let name = peer.map(String.init(describing:)) ?? "?"
+        let connection = TCPConnection(socket: socket, peer: name, loop: loop, server: self)
         do {
-            while true {
-                // Read whatever has arrived: part of a frame, one frame, or many. At least 1 KiB of
-                // room: asking for a whole 4 KiB would grow a 4 KiB buffer holding one leftover byte.
-                let count = try input.append(reserving: 1024) { try client.read(into: $0) }
-                if count == 0 { break }
-                // PITFALL: a read ends anywhere: mid-header, mid-payload, or after several frames.
-                // Take every whole frame; leave a partial one in `input` for the next read.
-                // Guarded by: Tests/v0.N/FrameCodecTests.swift "a header split at every byte offset".
-                while let header = try codec.nextFrame(in: input) {
-                    input.withReadableBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[..<header.frameSize])) }
-                    input.consume(header.frameSize)
-                    echoed += 1
-                }
-                try flush(output, to: client)
-            }
-            let rest = input.isEmpty ? "" : " (\(input.readableCount) bytes of an unfinished frame dropped)"
-            log("client \(peer) closed after \(echoed) frames echoed\(rest)")
-        } catch let error as FrameError {
-            // The client broke the protocol: say why in an error frame (msgid 0), then close. The frames
-            // it sent before the bad header are in `output` already and go out first.
-            codec.encodeError("\(error)", into: output)
-            try? flush(output, to: client)
-            log("client \(peer) closed: protocol error: \(error)")
+            try loop.register(connection, fd: connection.fd, interest: .readable)
         } catch {
-            // ECONNRESET, EPIPE: that client is gone. Only this connection ends; the server goes on.
-            log("client \(peer) dropped after \(echoed) frames: \(error)")
+            log("client \(name) dropped: \(error)")
+            connection.handleClose()
+            return nil
         }
+        connectionCount += 1
+        log("client \(name) connected")
+        return connection
     }
 
-    private func flush(_ output: IOBuffer, to client: borrowing Socket) throws {
-        try output.withReadableBytes { try client.writeAll($0) }
-        output.clear()
+    /// Echoes the whole frames at the front of `input` with one send(), then consumes them. A partial
+    /// frame stays for the connection to keep.
+    func handleMessages(_ connection: TCPConnection, _ input: IOBuffer) {
+        var run = 0
+        do {
+            while let header = try codec.nextFrame(in: input, at: run) {
+                run += header.frameSize
+            }
+        } catch {
+            // The client broke the protocol: echo the frames before the bad header, say why in an error
+            // frame (msgid 0), then close. Nobody else is affected.
+            echo(run, of: input, to: connection)
+            let reply = pool.take()
+            codec.encodeError("\(error)", into: reply)
+            reply.withReadableBytes { connection.send($0) }
+            pool.recycle(reply)
+            log("client \(connection.peer) closed: protocol error: \(error)")
+            connection.handleClose()
+            return
+        }
+        echo(run, of: input, to: connection)
+    }
+
+    private func echo(_ count: Int, of input: IOBuffer, to connection: TCPConnection) {
+        guard count > 0 else { return }
+        input.withReadableBytes { connection.send(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        input.consume(count)
+    }
+
+    func connectionFailed(_ connection: TCPConnection, _ error: any Error) {
+        log("client \(connection.peer) dropped: \(error)")
+    }
+
+    func connectionClosed(_ connection: TCPConnection) {
+        connectionCount -= 1
+        acceptor?.resume()
+        log("client \(connection.peer) closed")
     }
 }

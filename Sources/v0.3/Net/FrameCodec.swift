@@ -1,5 +1,6 @@
 // FrameCodec.swift: cuts the byte stream into frames and writes frames: the workbook's wire protocol.
 // v0.2: 8-byte header (msgid, length; big-endian), max-frame checked as soon as the header is in.
+// v0.3: nextFrame(in:at:) looks past frames not yet consumed, so a run of frames is answered at once.
 
 /// The header in front of every payload:
 ///
@@ -45,19 +46,19 @@ public struct FrameCodec: Sendable {
         self.maxFrame = maxFrame
     }
 
-    /// The header of the next frame if the whole frame (header and payload) is readable in `buffer`;
-    /// nil if more bytes are needed. Consumes nothing: the caller uses the frame, then consumes
-    /// `frameSize` bytes.
+    /// The header of the frame starting `offset` bytes into the readable part of `buffer`, if that whole
+    /// frame (header and payload) is readable; nil if more bytes are needed. Consumes nothing: the
+    /// caller uses the frame, then consumes `frameSize` bytes (or looks at `offset + frameSize` next).
     /// PITFALL: the length is checked as soon as the header is in, before waiting for the payload, so a
     /// header that announces 4 GiB cannot make us buffer 4 GiB.
     /// Guarded by: Tests/v0.N/FrameCodecTests.swift "an oversized length is refused from its header alone".
-    public func nextFrame(in buffer: IOBuffer) throws -> FrameHeader? {
-        guard buffer.readableCount >= FrameHeader.size else { return nil }
-        let header = FrameHeader(msgid: buffer.peekUInt32(at: 0), length: buffer.peekUInt32(at: 4))
+    public func nextFrame(in buffer: IOBuffer, at offset: Int = 0) throws -> FrameHeader? {
+        guard buffer.readableCount - offset >= FrameHeader.size else { return nil }
+        let header = FrameHeader(msgid: buffer.peekUInt32(at: offset), length: buffer.peekUInt32(at: offset + 4))
         guard Int(header.length) <= maxFrame else {
             throw FrameError.tooLarge(length: header.length, max: maxFrame)
         }
-        return buffer.readableCount >= header.frameSize ? header : nil
+        return buffer.readableCount - offset >= header.frameSize ? header : nil
     }
 
     /// Appends one frame (header, then `payload`) to `buffer`.

@@ -1,5 +1,6 @@
 // Log.swift: unbuffered output: result lines to stdout, logs to stderr, and the one-line fatal exit.
 // v0.1: printLine, log, fail.
+// v0.3: write(2) may now say "would block"; these descriptors are blocking.
 import Glibc
 
 /// Writes one line to stdout with write(2). Not print(): print() is buffered when stdout is a pipe, so
@@ -25,6 +26,7 @@ public var programName: String {
 private func writeLine(_ fd: CInt, _ line: String) {
     var text = line + "\n"
     text.withUTF8 { bytes in
-        try? Socket.writeAll(UnsafeRawBufferPointer(bytes)) { try sysWrite(fd, from: $0) }
+        // stdout and stderr are blocking: write(2) never returns "would block" (nil) there.
+        try? Socket.writeAll(UnsafeRawBufferPointer(bytes)) { try sysWrite(fd, from: $0) ?? 0 }
     }
 }

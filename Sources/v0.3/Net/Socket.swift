@@ -1,5 +1,6 @@
 // Socket.swift: a TCP socket that owns its file descriptor: listen, accept, connect, read, write.
 // v0.1: blocking calls; writeAll loops over short writes.
+// v0.3: non-blocking use: accept and read return nil for "would block"; setNonBlocking.
 import Glibc
 
 /// A TCP socket. Owns `fd` and closes it exactly once: in `close()`, or in `deinit` if nobody called it.
@@ -29,10 +30,11 @@ public struct Socket: ~Copyable {
         return socket   // if any call above threw, `socket` was destroyed and its deinit closed the fd
     }
 
-    /// Blocks until a client connects; returns its socket (owned by the caller) and stores its address
-    /// in `peer`.
-    public func accept(peer: inout SocketAddress?) throws -> Socket {
-        let (fd, storage) = try sysAccept(self.fd)
+    /// Takes the next client off the listen backlog: returns its socket (owned by the caller, already
+    /// non-blocking) and stores its address in `peer`. Returns nil if none is waiting (non-blocking
+    /// listener); a blocking listener waits instead.
+    public func accept(peer: inout SocketAddress?) throws -> Socket? {
+        guard let (fd, storage) = try sysAccept(self.fd) else { return nil }
         peer = SocketAddress(storage)
         return Socket(fd: fd)
     }
@@ -45,13 +47,20 @@ public struct Socket: ~Copyable {
     }
 
     /// Blocks until some bytes arrive; returns how many (at most `buffer.count`), 0 at end of stream.
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    /// On a non-blocking socket, nil means nothing has arrived yet.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
         try sysRead(fd, into: buffer)
     }
 
-    /// Writes every byte of `bytes`.
+    /// Writes every byte of `bytes`. For blocking sockets: a non-blocking one would spin here while its
+    /// send buffer is full (write returns nil, counted as 0 bytes, and the loop goes round again).
     public func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        try Socket.writeAll(bytes) { try sysWrite(fd, from: $0) }
+        try Socket.writeAll(bytes) { try sysWrite(fd, from: $0) ?? 0 }
+    }
+
+    /// From now on, calls on this socket return "would block" instead of waiting.
+    public func setNonBlocking() throws {
+        try sysSetNonBlocking(fd)
     }
 
     /// PITFALL: write(2) may take fewer bytes than asked (a signal, a full send buffer on a socket with

@@ -1,4 +1,4 @@
-// main.swift: v0.2-client: sends each message as a frame (arguments, stdin lines, or --demo) and checks its echo.
+// main.swift: v0.3-client: sends each message as a frame (arguments, stdin lines, or --demo) and checks its echo.
 import Glibc
 import Net_v0_3
 
@@ -10,7 +10,10 @@ do {
     let client = try EchoClient(connectingTo: options.address, maxFrame: options.maxFrame)
     printLine("connected to \(options.address)")
     if options.demo {
-        allCorrect = client.converse(EchoClient.demoMessages)
+        // A second connection talks while the first stays open: v0.2 would make it wait forever.
+        let other = try EchoClient(connectingTo: options.address, maxFrame: options.maxFrame)
+        printLine("opened a second connection; the first stays open and idle")
+        allCorrect = other.converse(EchoClient.demoMessages) && client.converse(["the first connection, still served"])
     } else if !options.messages.isEmpty {
         allCorrect = client.converse(options.messages)
     } else {

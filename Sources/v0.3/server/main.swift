@@ -1,4 +1,4 @@
-// main.swift: v0.2-server, a blocking echo server of frames. Flags, listen, ready line, serve forever.
+// main.swift: v0.3-server, an event-loop echo server of frames. Flags, listen, ready line, serve forever.
 import Net_v0_3
 
 let options = ServerOptions.parseOrExit()
@@ -6,10 +6,11 @@ ignoreSIGPIPE()
 
 let server: EchoServer
 do {
-    server = try EchoServer(address: options.address, maxFrame: options.maxFrame)
+    server = try EchoServer(address: options.address, maxFrame: options.maxFrame, edgeTriggered: options.edgeTriggered)
 } catch {
     fail("cannot listen on \(options.address): \(error)")
 }
 // The ready line: tests and `make stage` wait for it, then read the port from it.
 printLine("listening on \(server.address)")
+log("one thread, epoll \(options.edgeTriggered ? "edge" : "level")-triggered")
 server.run()
