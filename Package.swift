@@ -4,7 +4,7 @@
 // is one number in `stages`.
 import PackageDescription
 
-let stages = [1, 2, 3]
+let stages = [1, 2, 3, 4]
 
 var products: [Product] = []
 var targets: [Target] = [

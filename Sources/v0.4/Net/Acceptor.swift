@@ -1,0 +1,88 @@
+// Acceptor.swift: the listening socket's handler: takes every waiting connection off the backlog.
+// v0.3: new: accept until EAGAIN; the spare-fd trick when the process runs out of descriptors.
+import Glibc
+
+/// The Reactor's acceptor role: owns the listening socket (closed in its Socket's deinit) and one spare
+/// descriptor, and hands each accepted socket to the server. Loop thread only.
+final class Acceptor: EventHandler {
+    private let listener: Socket
+    private unowned let server: EchoServer
+    /// An fd held in reserve (/dev/null) so that, out of descriptors, we can still take a connection
+    /// off the backlog and close it. -1 while given up.
+    private var spareFD: CInt
+    /// Connections closed at once because the process had no descriptor for them (EMFILE/ENFILE).
+    private(set) var shedCount = 0
+    /// True while accepting is switched off because even the spare fd is gone.
+    private(set) var paused = false
+
+    var fd: CInt { listener.fd }
+
+    init(listener: consuming Socket, server: EchoServer) throws {
+        try listener.setNonBlocking()
+        self.listener = listener
+        self.server = server
+        spareFD = try sysOpenReadOnly("/dev/null")
+    }
+
+    deinit {
+        if spareFD >= 0 { sysClose(spareFD) }
+    }
+
+    /// Accepts until the backlog is empty (EAGAIN). Edge-triggered mode requires it: no new edge comes
+    /// while connections are still waiting. Level-triggered mode does not, but one wakeup for a burst of
+    /// connections is cheaper than one each.
+    func handleEvent(_ events: UInt32) {
+        while true {
+            var peer: SocketAddress?
+            do {
+                guard let client = try listener.accept(peer: &peer) else { return }
+                server.newConnection(client, peer: peer)
+            } catch let error as SystemError where error.errno == EMFILE || error.errno == ENFILE {
+                if !shed(error) { return }
+            } catch {
+                log("accept failed: \(error)")
+                return
+            }
+        }
+    }
+
+    /// PITFALL: out of descriptors, accept(2) fails with EMFILE and leaves the connection in the backlog.
+    /// The listener stays readable, so a level-triggered loop wakes at once, fails again, and spins at
+    /// 100% CPU (an edge-triggered one instead forgets the connection). The spare-fd trick (libev's and
+    /// muduo's): give up the spare fd, accept the connection into it, close it, take the spare back.
+    /// The client sees its connection closed instead of hanging, and the loop does not spin.
+    /// Guarded by: the ladder's fd-limit (make check 3).
+    /// Returns false if it could not shed (no spare): accepting is then paused until a connection closes.
+    private func shed(_ error: SystemError) -> Bool {
+        guard spareFD >= 0 else { return pause(error) }
+        sysClose(spareFD)
+        spareFD = -1
+        var peer: SocketAddress?
+        let doomed = try? listener.accept(peer: &peer)
+        let accepted = doomed != nil
+        doomed?.close()
+        spareFD = (try? sysOpenReadOnly("/dev/null")) ?? -1
+        // Nothing was waiting: out of descriptors, accept(2) says EMFILE before it even looks at the
+        // backlog, so an empty backlog looks like more work. Stop here, or this loop spins.
+        guard accepted else { return false }
+        shedCount += 1
+        log("out of file descriptors (\(errnoName(error.errno))): closed a connection from \(peer.map(String.init(describing:)) ?? "?") at once")
+        return true
+    }
+
+    /// Without a spare, stop watching the listener so the loop does not spin; `resume` turns it back on.
+    private func pause(_ error: SystemError) -> Bool {
+        log("out of file descriptors (\(errnoName(error.errno))) and no spare: accepting paused")
+        paused = true
+        try? server.loop.modify(fd: fd, interest: [])
+        return false
+    }
+
+    /// Called when a connection closes: a descriptor is free again, so accepting can go on.
+    func resume() {
+        guard paused else { return }
+        paused = false
+        if spareFD < 0 { spareFD = (try? sysOpenReadOnly("/dev/null")) ?? -1 }
+        try? server.loop.modify(fd: fd, interest: .readable)
+    }
+}

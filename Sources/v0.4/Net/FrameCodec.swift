@@ -1,0 +1,76 @@
+// FrameCodec.swift: cuts the byte stream into frames and writes frames: the workbook's wire protocol.
+// v0.2: 8-byte header (msgid, length; big-endian), max-frame checked as soon as the header is in.
+// v0.3: nextFrame(in:at:) looks past frames not yet consumed, so a run of frames is answered at once.
+
+/// The header in front of every payload:
+///
+///     0        4        8                     8 + length
+///     +--------+--------+---------------------+
+///     | msgid  | length |  payload            |
+///     +--------+--------+---------------------+
+///      UInt32   UInt32
+///      big-endian (network byte order), whatever the machine's own order
+///
+/// msgid 0 is reserved for error frames, whose payload is a UTF-8 reason.
+public struct FrameHeader: Equatable, Sendable {
+    public static let size = 8
+    public static let errorMsgid: UInt32 = 0
+
+    public var msgid: UInt32
+    public var length: UInt32
+
+    /// Header plus payload: how many bytes the whole frame takes in a buffer.
+    public var frameSize: Int { FrameHeader.size + Int(length) }
+}
+
+/// A peer broke the protocol. The connection that sent it is answered with an error frame and closed;
+/// nobody else is affected.
+public enum FrameError: Error, CustomStringConvertible, Equatable {
+    case tooLarge(length: UInt32, max: Int)
+
+    public var description: String {
+        switch self {
+        case .tooLarge(let length, let max): "frame length \(length) exceeds the maximum \(max)"
+        }
+    }
+}
+
+public struct FrameCodec: Sendable {
+    public static let defaultMaxFrame = 1 << 20
+
+    /// The largest payload accepted. A peer may announce up to 4 GiB in a header; we never buffer
+    /// more than this for one frame.
+    public let maxFrame: Int
+
+    public init(maxFrame: Int = FrameCodec.defaultMaxFrame) {
+        self.maxFrame = maxFrame
+    }
+
+    /// The header of the frame starting `offset` bytes into the readable part of `buffer`, if that whole
+    /// frame (header and payload) is readable; nil if more bytes are needed. Consumes nothing: the
+    /// caller uses the frame, then consumes `frameSize` bytes (or looks at `offset + frameSize` next).
+    /// PITFALL: the length is checked as soon as the header is in, before waiting for the payload, so a
+    /// header that announces 4 GiB cannot make us buffer 4 GiB.
+    /// Guarded by: Tests/v0.N/FrameCodecTests.swift "an oversized length is refused from its header alone".
+    public func nextFrame(in buffer: IOBuffer, at offset: Int = 0) throws -> FrameHeader? {
+        guard buffer.readableCount - offset >= FrameHeader.size else { return nil }
+        let header = FrameHeader(msgid: buffer.peekUInt32(at: offset), length: buffer.peekUInt32(at: offset + 4))
+        guard Int(header.length) <= maxFrame else {
+            throw FrameError.tooLarge(length: header.length, max: maxFrame)
+        }
+        return buffer.readableCount - offset >= header.frameSize ? header : nil
+    }
+
+    /// Appends one frame (header, then `payload`) to `buffer`.
+    public func encode(msgid: UInt32, payload: UnsafeRawBufferPointer, into buffer: IOBuffer) {
+        buffer.appendUInt32(msgid)
+        buffer.appendUInt32(UInt32(payload.count))
+        buffer.append(payload)
+    }
+
+    /// Appends an error frame (msgid 0) whose payload is `reason` in UTF-8.
+    public func encodeError(_ reason: String, into buffer: IOBuffer) {
+        var reason = reason
+        reason.withUTF8 { encode(msgid: FrameHeader.errorMsgid, payload: UnsafeRawBufferPointer($0), into: buffer) }
+    }
+}

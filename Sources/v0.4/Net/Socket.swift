@@ -1,0 +1,86 @@
+// Socket.swift: a TCP socket that owns its file descriptor: listen, accept, connect, read, write.
+// v0.1: blocking calls; writeAll loops over short writes.
+// v0.3: non-blocking use: accept and read return nil for "would block"; setNonBlocking.
+import Glibc
+
+/// A TCP socket. Owns `fd` and closes it exactly once: in `close()`, or in `deinit` if nobody called it.
+/// `~Copyable` makes that a compile-time fact: a Socket cannot be copied, so no two owners can close
+/// the same descriptor.
+public struct Socket: ~Copyable {
+    public let fd: CInt
+
+    init(fd: CInt) { self.fd = fd }
+
+    deinit { sysClose(fd) }
+
+    /// Closes now instead of at the end of the owner's scope.
+    public consuming func close() {
+        let fd = self.fd
+        discard self
+        sysClose(fd)
+    }
+
+    /// socket + SO_REUSEADDR + bind + listen. SO_REUSEADDR lets a restarted server bind its port while
+    /// connections of the previous run sit in TIME_WAIT; it does not let two servers share a port.
+    public static func listen(on address: SocketAddress, backlog: CInt = 128) throws -> Socket {
+        let socket = Socket(fd: try sysSocket(AF_INET, CInt(SOCK_STREAM.rawValue)))
+        try sysSetIntOption(socket.fd, SOL_SOCKET, SO_REUSEADDR, 1)
+        try sysBind(socket.fd, address)
+        try sysListen(socket.fd, backlog)
+        return socket   // if any call above threw, `socket` was destroyed and its deinit closed the fd
+    }
+
+    /// Takes the next client off the listen backlog: returns its socket (owned by the caller, already
+    /// non-blocking) and stores its address in `peer`. Returns nil if none is waiting (non-blocking
+    /// listener); a blocking listener waits instead.
+    public func accept(peer: inout SocketAddress?) throws -> Socket? {
+        guard let (fd, storage) = try sysAccept(self.fd) else { return nil }
+        peer = SocketAddress(storage)
+        return Socket(fd: fd)
+    }
+
+    /// Blocks until the TCP handshake with `address` is done.
+    public static func connect(to address: SocketAddress) throws -> Socket {
+        let socket = Socket(fd: try sysSocket(AF_INET, CInt(SOCK_STREAM.rawValue)))
+        try sysConnect(socket.fd, address)
+        return socket
+    }
+
+    /// Blocks until some bytes arrive; returns how many (at most `buffer.count`), 0 at end of stream.
+    /// On a non-blocking socket, nil means nothing has arrived yet.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+        try sysRead(fd, into: buffer)
+    }
+
+    /// Writes every byte of `bytes`. For blocking sockets: a non-blocking one would spin here while its
+    /// send buffer is full (write returns nil, counted as 0 bytes, and the loop goes round again).
+    public func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        try Socket.writeAll(bytes) { try sysWrite(fd, from: $0) ?? 0 }
+    }
+
+    /// From now on, calls on this socket return "would block" instead of waiting.
+    public func setNonBlocking() throws {
+        try sysSetNonBlocking(fd)
+    }
+
+    /// PITFALL: write(2) may take fewer bytes than asked (a signal, a full send buffer on a socket with
+    /// a timeout); loop until all are out. `writeSome` is write(2) in the program, a fake in the test.
+    /// Guarded by: Tests/v0.N/SocketTests.swift "writeAll retries short writes".
+    static func writeAll(_ bytes: UnsafeRawBufferPointer,
+                         _ writeSome: (UnsafeRawBufferPointer) throws -> Int) throws {
+        var offset = 0
+        while offset < bytes.count {
+            offset += try writeSome(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+        }
+    }
+
+    /// Sends FIN: "I am done sending". The peer reads end of stream; we can still read its replies.
+    public func shutdownWrite() throws {
+        try sysShutdown(fd, CInt(SHUT_WR))
+    }
+
+    /// The address the kernel bound us to: after binding port 0, this is where the real port is.
+    public func localAddress() throws -> SocketAddress? {
+        SocketAddress(try sysLocalAddress(fd))
+    }
+}

@@ -1,0 +1,207 @@
+// Syscalls.swift: one thin wrapper per system call; the only file that calls Glibc's socket API directly.
+// v0.1: socket, setsockopt, bind, listen, accept, connect, read, write, shutdown, close, getsockname.
+// v0.3: non-blocking: accept4, EAGAIN as nil from read/write/accept; epoll_create1, epoll_ctl, epoll_wait.
+import CLinux
+import Glibc
+
+/// A failed system call: which call, and the errno it left behind.
+public struct SystemError: Error, CustomStringConvertible {
+    public let call: String
+    public let errno: CInt
+
+    public var description: String {
+        "\(call): \(String(cString: strerror(errno))) (\(errnoName(errno)))"
+    }
+}
+
+/// Runs `body` (one system call returning -1 on failure) and returns its result and errno (0 if it
+/// succeeded).
+/// PITFALL: errno belongs to whatever ran last, so it is read on the statement right after the call,
+/// before anything else (a log line, an allocation) can overwrite it.
+/// EINTR means "a signal arrived before anything happened": the call is simply made again.
+@inline(__always)
+private func callRetryingEINTR<T: BinaryInteger>(_ body: () -> T) -> (result: T, errno: CInt) {
+    while true {
+        let result = body()
+        if result != -1 { return (result, 0) }
+        let err = errno
+        if err != EINTR { return (result, err) }
+    }
+}
+
+/// A system call whose failure is an error: -1 becomes a thrown SystemError naming the call.
+@inline(__always)
+private func retryingEINTR<T: BinaryInteger>(_ call: String, _ body: () -> T) throws -> T {
+    let (result, err) = callRetryingEINTR(body)
+    if err != 0 { throw SystemError(call: call, errno: err) }
+    return result
+}
+
+/// The same, except that EAGAIN comes back as nil. On a non-blocking socket "would block" is the
+/// normal end of a read or write loop, not an error, so it costs no thrown error (EWOULDBLOCK is the
+/// same number on Linux).
+@inline(__always)
+private func nilOnEAGAIN<T: BinaryInteger>(_ call: String, _ body: () -> T) throws -> T? {
+    let (result, err) = callRetryingEINTR(body)
+    if err == EAGAIN || err == EWOULDBLOCK { return nil }
+    if err != 0 { throw SystemError(call: call, errno: err) }
+    return result
+}
+
+/// socket(2): a new, unconnected socket of `type` (SOCK_STREAM: TCP) in `domain` (AF_INET: IPv4).
+func sysSocket(_ domain: CInt, _ type: CInt) throws -> CInt {
+    try retryingEINTR("socket") { Glibc.socket(domain, type, 0) }
+}
+
+/// setsockopt(2) for an integer option (SO_REUSEADDR, TCP_NODELAY, ...).
+func sysSetIntOption(_ fd: CInt, _ level: CInt, _ option: CInt, _ value: CInt) throws {
+    var value = value
+    _ = try retryingEINTR("setsockopt") {
+        Glibc.setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<CInt>.size))
+    }
+}
+
+/// bind(2). EADDRINUSE here is the "busy port" every server must report in one clear line.
+func sysBind(_ fd: CInt, _ address: SocketAddress) throws {
+    _ = try retryingEINTR("bind") { address.withSockAddr { Glibc.bind(fd, $0, $1) } }
+}
+
+/// listen(2). `backlog` bounds the queue of connections the kernel has accepted for us but we have not
+/// yet taken with accept(2).
+func sysListen(_ fd: CInt, _ backlog: CInt) throws {
+    _ = try retryingEINTR("listen") { Glibc.listen(fd, backlog) }
+}
+
+/// accept4(2) into a sockaddr_storage: big enough for any address family, so the kernel never truncates.
+/// SOCK_NONBLOCK makes the new socket non-blocking in the same call (no fcntl afterwards).
+/// Returns nil when no connection is waiting (EAGAIN on a non-blocking listener).
+/// Expected errors: ECONNABORTED (the peer gave up while it waited in the backlog) is retried like
+/// EINTR; everything else (EMFILE: out of file descriptors, ...) is thrown for the caller to decide.
+func sysAccept(_ fd: CInt) throws -> (CInt, sockaddr_storage)? {
+    var storage = sockaddr_storage()
+    while true {
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let client = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                CLinux.accept4(fd, $0, &length, CInt(SOCK_NONBLOCK.rawValue))
+            }
+        }
+        if client >= 0 { return (client, storage) }
+        let err = errno
+        if err == EINTR || err == ECONNABORTED { continue }
+        if err == EAGAIN || err == EWOULDBLOCK { return nil }
+        throw SystemError(call: "accept", errno: err)
+    }
+}
+
+/// connect(2) on a blocking socket: returns once the handshake is done, or throws (ECONNREFUSED, ...).
+/// EINTR is NOT retried: a connect interrupted by a signal keeps going in the kernel, and calling it
+/// again fails with EALREADY. A blocking client has nothing better to do than report it.
+func sysConnect(_ fd: CInt, _ address: SocketAddress) throws {
+    let result = address.withSockAddr { Glibc.connect(fd, $0, $1) }
+    if result == -1 {
+        let err = errno
+        throw SystemError(call: "connect", errno: err)
+    }
+}
+
+/// read(2). Returns the number of bytes read; 0 means the peer closed its side (end of stream);
+/// nil means a non-blocking socket has nothing to read right now (EAGAIN): try again when epoll says.
+func sysRead(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+    try nilOnEAGAIN("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+}
+
+/// write(2). Returns how many bytes the kernel took, which may be fewer than asked: see Socket.writeAll;
+/// nil means a non-blocking socket's send buffer is full (EAGAIN): try again when epoll says.
+/// Writing to a peer that has gone raises SIGPIPE, which would kill the process; servers ignore it
+/// (ignoreSIGPIPE) and get EPIPE here instead.
+func sysWrite(_ fd: CInt, from buffer: UnsafeRawBufferPointer) throws -> Int? {
+    try nilOnEAGAIN("write") { Glibc.write(fd, buffer.baseAddress, buffer.count) }
+}
+
+/// epoll_create1(2) with EPOLL_CLOEXEC: a new epoll instance, the kernel's set of watched fds.
+func sysEpollCreate() throws -> CInt {
+    try retryingEINTR("epoll_create1") { CLinux.epoll_create1(CInt(EPOLL_CLOEXEC)) }
+}
+
+/// epoll_ctl(2): add (EPOLL_CTL_ADD), change (EPOLL_CTL_MOD) or remove (EPOLL_CTL_DEL) `fd`'s entry.
+/// `data` comes back with each event for `fd`: we put the fd and a generation number in it.
+func sysEpollControl(_ epfd: CInt, _ operation: CInt, _ fd: CInt, events: UInt32, data: UInt64) throws {
+    var event = epoll_event()
+    event.events = events
+    event.data.u64 = data
+    _ = try retryingEINTR("epoll_ctl") { CLinux.epoll_ctl(epfd, operation, fd, &event) }
+}
+
+/// epoll_wait(2): blocks until at least one watched fd is ready, or `timeout` ms pass (-1: forever),
+/// and fills `events`. Returns how many were filled. EINTR counts as zero events (ae does the same):
+/// the caller's loop simply waits again.
+func sysEpollWait(_ epfd: CInt, _ events: UnsafeMutableBufferPointer<epoll_event>, timeout: CInt) throws -> Int {
+    let count = CLinux.epoll_wait(epfd, events.baseAddress, CInt(events.count), timeout)
+    if count >= 0 { return Int(count) }
+    let err = errno
+    if err == EINTR { return 0 }
+    throw SystemError(call: "epoll_wait", errno: err)
+}
+
+/// open(2) read-only: the spare descriptor the Acceptor keeps for the EMFILE trick.
+func sysOpenReadOnly(_ path: String) throws -> CInt {
+    try retryingEINTR("open") { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
+}
+
+/// fcntl(F_SETFL, O_NONBLOCK): calls on the fd return EAGAIN instead of waiting.
+func sysSetNonBlocking(_ fd: CInt) throws {
+    let flags = try retryingEINTR("fcntl") { Glibc.fcntl(fd, F_GETFL) }
+    _ = try retryingEINTR("fcntl") { Glibc.fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+}
+
+/// shutdown(2): SHUT_WR sends FIN (end of stream) but keeps reading what the peer still sends.
+func sysShutdown(_ fd: CInt, _ how: CInt) throws {
+    _ = try retryingEINTR("shutdown") { Glibc.shutdown(fd, how) }
+}
+
+/// getsockname(2): which address the kernel gave us (the real port after binding port 0).
+func sysLocalAddress(_ fd: CInt) throws -> sockaddr_storage {
+    var storage = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    _ = try retryingEINTR("getsockname") {
+        withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getsockname(fd, $0, &length) }
+        }
+    }
+    return storage
+}
+
+/// close(2). Not retried on EINTR: Linux has already released the fd, and retrying could close a
+/// descriptor another part of the program just opened with the same number.
+func sysClose(_ fd: CInt) {
+    _ = Glibc.close(fd)
+}
+
+/// Ignore SIGPIPE for the whole process. Its default action kills us the moment we write to a peer
+/// that has closed; ignored, that write fails with EPIPE and only that connection is dropped.
+public func ignoreSIGPIPE() {
+    _ = Glibc.signal(SIGPIPE, SIG_IGN)
+}
+
+/// The symbolic name of the errnos a network program meets, for error lines a learner can search for.
+func errnoName(_ err: CInt) -> String {
+    switch err {
+    case EADDRINUSE: return "EADDRINUSE"
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL"
+    case EACCES: return "EACCES"
+    case ECONNREFUSED: return "ECONNREFUSED"
+    case ECONNRESET: return "ECONNRESET"
+    case ECONNABORTED: return "ECONNABORTED"
+    case EPIPE: return "EPIPE"
+    case ETIMEDOUT: return "ETIMEDOUT"
+    case ENETUNREACH: return "ENETUNREACH"
+    case EHOSTUNREACH: return "EHOSTUNREACH"
+    case EMFILE: return "EMFILE"
+    case ENFILE: return "ENFILE"
+    case EINVAL: return "EINVAL"
+    case EBADF: return "EBADF"
+    case EAGAIN: return "EAGAIN"
+    default: return "errno \(err)"
+    }
+}

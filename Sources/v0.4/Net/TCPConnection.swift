@@ -1,0 +1,196 @@
+// TCPConnection.swift: one accepted connection: its socket, its buffers while they hold bytes, its state.
+// v0.3: new: reads on EPOLLIN, writes on EPOLLOUT (armed only while output is pending), closes once.
+import Glibc
+
+/// One client connection on an EventLoop (muduo's TcpConnection, the seed's EventHandler).
+///
+///     readable ──► read into the loop's readBuffer (or into `input`, if a partial frame waits there)
+///                  └─► server.handleMessages: whole frames out through send()
+///                  └─► a partial frame left over? copy it into `input`, taken from the pool
+///     send()   ──► write(2) at once; what the kernel does not take goes to `output` (from the pool),
+///                  and the interest becomes writable-only: stop reading a peer we owe bytes to
+///     writable ──► write `output`; drained: give it back to the pool, interest back to readable
+///
+/// An idle connection holds no buffer. A peer that never reads its replies costs at most one read's
+/// worth of output: while output is pending we do not read from it (backpressure).
+///
+/// Owns its socket: closes it exactly once, in `handleClose()`. Loop thread only.
+public final class TCPConnection: EventHandler {
+    enum State {
+        case open
+        /// The peer sent FIN (read returned 0) while we still owed it output: flush, then close.
+        case closing
+        case closed
+    }
+
+    private var socket: Socket?
+    public let fd: CInt
+    public let peer: String
+    private unowned let loop: EventLoop
+    private unowned let server: EchoServer
+    /// The start of a frame whose end has not arrived yet. nil whenever there is none.
+    private(set) var input: IOBuffer?
+    /// Bytes the kernel would not take yet. nil whenever there are none.
+    private(set) var output: IOBuffer?
+    private(set) var state = State.open
+    private var interest = Interest.readable
+
+    init(socket: consuming Socket, peer: String, loop: EventLoop, server: EchoServer) {
+        fd = socket.fd
+        self.socket = .some(socket)
+        self.peer = peer
+        self.loop = loop
+        self.server = server
+    }
+
+    /// True until the connection starts closing; handlers send only while it is.
+    public var isOpen: Bool { state == .open }
+
+    /// EPOLLERR and EPOLLHUP go to whichever side is watched: the read or write that follows reports
+    /// the error or end of stream (after any bytes still queued, which are not lost).
+    public func handleEvent(_ events: UInt32) {
+        let problem = events & (EpollEvents.error | EpollEvents.hangUp) != 0
+        if interest.contains(.readable) && (events & EpollEvents.readable != 0 || problem) {
+            handleRead()
+        }
+        if state != .closed && interest.contains(.writable) && (events & EpollEvents.writable != 0 || problem) {
+            handleWrite()
+        }
+    }
+
+    /// Level-triggered: one read per wakeup (epoll reports the fd again while bytes remain).
+    /// Edge-triggered: read until EAGAIN, because no new event comes for bytes already there.
+    /// Guarded by: the ladder run with --edge-triggered (Tests/Ladder/LadderStages.swift).
+    private func handleRead() {
+        repeat {
+            let buffer = input ?? loop.readBuffer
+            var wouldBlock = false
+            let count: Int
+            do {
+                count = try buffer.append(reserving: 1024) { space in
+                    guard let count = try sysRead(fd, into: space) else {
+                        wouldBlock = true
+                        return 0
+                    }
+                    return count
+                }
+            } catch {
+                handleError(error)
+                return
+            }
+            if wouldBlock { return }
+            if count == 0 {
+                handlePeerClosed()
+                return
+            }
+            server.handleMessages(self, buffer)
+            keepPartialFrame(of: buffer)
+        } while loop.edgeTriggered && state == .open && interest.contains(.readable)
+    }
+
+    /// After the frames are handled: a partial frame left in the shared read buffer moves into this
+    /// connection's own `input`; an own `input` that is empty goes back to the pool.
+    private func keepPartialFrame(of buffer: IOBuffer) {
+        if buffer === loop.readBuffer {
+            if state == .open && !buffer.isEmpty {
+                let own = loop.pool.take(minimumCapacity: buffer.readableCount)
+                buffer.withReadableBytes { own.append($0) }
+                input = own
+            }
+            buffer.clear()
+        } else if buffer === input && (buffer.isEmpty || state != .open) {
+            // (If handleClose ran meanwhile, it has already given `input` back: never recycle twice,
+            // or the pool would hand one buffer to two connections.)
+            loop.pool.recycle(buffer)
+            input = nil
+        }
+    }
+
+    /// Sends `bytes`: written at once if nothing is queued, the rest queued in `output` for EPOLLOUT.
+    public func send(_ bytes: UnsafeRawBufferPointer) {
+        guard state == .open else { return }
+        var written = 0
+        if output == nil {
+            do {
+                written = try sysWrite(fd, from: bytes) ?? 0
+            } catch {
+                handleError(error)
+                return
+            }
+        }
+        if written < bytes.count {
+            let queue = output ?? loop.pool.take(minimumCapacity: bytes.count - written)
+            queue.append(UnsafeRawBufferPointer(rebasing: bytes[written...]))
+            output = queue
+            // PITFALL: EPOLLOUT is armed only now, while output waits: armed all the time, a
+            // level-triggered loop would wake for every connection with room in its send buffer,
+            // which is nearly always all of them. And reading stops until the peer takes its bytes.
+            // Guarded by: the ladder's never-reader and slow-reader (make check 3).
+            setInterest(.writable)
+        }
+    }
+
+    /// Writes queued output until done or EAGAIN.
+    private func handleWrite() {
+        guard let queue = output else { return }
+        while !queue.isEmpty {
+            let written: Int?
+            do {
+                written = try queue.withReadableBytes { try sysWrite(fd, from: $0) }
+            } catch {
+                handleError(error)
+                return
+            }
+            guard let written else { return }   // the send buffer is full again: wait for EPOLLOUT
+            queue.consume(written)
+        }
+        loop.pool.recycle(queue)
+        output = nil
+        if state == .closing {
+            handleClose()                       // everything owed to a half-closed peer is out
+        } else {
+            setInterest(.readable)
+        }
+    }
+
+    /// The peer sent FIN. It may still be reading (a half-close, shutdown(SHUT_WR)), so what we owe it
+    /// goes out first.
+    /// PITFALL: closing at once would drop the echo a half-closed client is waiting for.
+    /// Guarded by: the ladder's half-close (make check 3).
+    private func handlePeerClosed() {
+        if output == nil {
+            handleClose()
+        } else {
+            state = .closing
+            setInterest(.writable)
+        }
+    }
+
+    private func handleError(_ error: any Error) {
+        // ECONNRESET, EPIPE, ETIMEDOUT: this peer is gone. Only this connection ends.
+        server.connectionFailed(self, error)
+        handleClose()
+    }
+
+    /// Closes the connection: unregisters, closes the socket, gives the buffers back, tells the server.
+    /// PITFALL: EOF, an error and EPOLLHUP can all arrive for the same connection, even in the same
+    /// wakeup; the state check makes the second call do nothing, so the fd is closed exactly once.
+    /// Guarded by: Tests/v0.N/EventLoopTests.swift "a connection closes exactly once".
+    public func handleClose() {
+        guard state != .closed else { return }
+        state = .closed
+        loop.unregister(fd: fd)
+        socket.take()?.close()
+        if let input { loop.pool.recycle(input) }
+        if let output { loop.pool.recycle(output) }
+        input = nil
+        output = nil
+        server.connectionClosed(self)
+    }
+
+    private func setInterest(_ wanted: Interest) {
+        guard wanted != interest else { return }
+        interest = wanted
+        try? loop.modify(fd: fd, interest: wanted)
+    }
+}

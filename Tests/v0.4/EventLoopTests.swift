@@ -1,0 +1,163 @@
+// EventLoopTests.swift: the reactor's contract, in one process: the right handler gets the right event,
+// and handlers may unregister and close fds (their own or others') in the middle of a wakeup.
+import Glibc
+import Testing
+@testable import Net_v0_4
+
+/// A handler that records what it was called with and runs `action` on each call.
+final class RecordingHandler: EventHandler {
+    var calls: [UInt32] = []
+    var action: (() -> Void)?
+    func handleEvent(_ events: UInt32) {
+        calls.append(events)
+        action?()
+    }
+}
+
+/// A connected pair of Unix stream sockets: bytes written to one end make the other readable.
+func socketPair() throws -> (CInt, CInt) {
+    var fds: [CInt] = [0, 0]
+    try #require(socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue), 0, &fds) == 0)
+    return (fds[0], fds[1])
+}
+
+func makeReadable(_ fd: CInt) {
+    var byte: UInt8 = 1
+    _ = write(fd, &byte, 1)
+}
+
+@Suite struct EventLoopTests {
+    @Test("callbacks fire for the right fd and event")
+    func rightHandlerRightEvent() throws {
+        let loop = try EventLoop()
+        let (a, aPeer) = try socketPair()
+        let (b, bPeer) = try socketPair()
+        defer { [a, aPeer, b, bPeer].forEach { _ = close($0) } }
+        let onA = RecordingHandler(), onB = RecordingHandler()
+        try loop.register(onA, fd: a, interest: .readable)
+        try loop.register(onB, fd: b, interest: .readable)
+
+        makeReadable(aPeer)
+        #expect(loop.runOnce(timeout: 1000) == 1)
+        #expect(onA.calls == [EpollEvents.readable])
+        #expect(onB.calls.isEmpty)
+
+        try loop.modify(fd: b, interest: .writable)          // a socket with room to send is writable
+        loop.unregister(fd: a)
+        #expect(loop.runOnce(timeout: 1000) == 1)
+        #expect(onB.calls == [EpollEvents.writable])
+        #expect(onA.calls.count == 1)                         // unregistered: its readable byte is ignored
+    }
+
+    @Test("a handler may unregister itself during its callback")
+    func removalDuringCallback() throws {
+        let loop = try EventLoop()
+        let (a, aPeer) = try socketPair()
+        defer { [a, aPeer].forEach { _ = close($0) } }
+        let handler = RecordingHandler()
+        handler.action = { loop.unregister(fd: a) }
+        try loop.register(handler, fd: a, interest: .readable)
+        makeReadable(aPeer)
+        loop.runOnce(timeout: 1000)
+        // Level-triggered, the byte is still unread, so a registered handler would be called again.
+        loop.runOnce(timeout: 50)
+        #expect(handler.calls.count == 1)
+        #expect(loop.registeredCount == 0)
+    }
+
+    @Test("closing another fd inside a callback in the same wakeup is safe")
+    func closeOtherInSameWakeup() throws {
+        let loop = try EventLoop()
+        let (a, aPeer) = try socketPair()
+        let (b, bPeer) = try socketPair()
+        defer { [aPeer, bPeer].forEach { _ = close($0) } }
+        let onA = RecordingHandler(), onB = RecordingHandler()
+        // Whichever runs first unregisters and closes the other; that one's event in the same wakeup
+        // must then be dropped, not delivered for a closed fd.
+        onA.action = { if onB.calls.isEmpty { loop.unregister(fd: b); _ = close(b) } }
+        onB.action = { if onA.calls.isEmpty { loop.unregister(fd: a); _ = close(a) } }
+        try loop.register(onA, fd: a, interest: .readable)
+        try loop.register(onB, fd: b, interest: .readable)
+        makeReadable(aPeer)
+        makeReadable(bPeer)
+        loop.runOnce(timeout: 1000)
+        #expect(onA.calls.count + onB.calls.count == 1)
+        _ = close(onA.calls.isEmpty ? b : a)
+    }
+
+    @Test("a stale event for a reused fd is dropped")
+    func staleEventForReusedFD() throws {
+        let loop = try EventLoop()
+        let (a, aPeer) = try socketPair()
+        let (b, bPeer) = try socketPair()
+        let (c, cPeer) = try socketPair()
+        defer { [a, aPeer, b, bPeer, c, cPeer].forEach { _ = close($0) } }
+        makeReadable(cPeer)                                   // c is readable: so is any dup of it
+        let onA = RecordingHandler(), onB = RecordingHandler(), newcomer = RecordingHandler()
+        // The first handler to run closes the other's fd and at once puts a new, readable socket under
+        // the same number (dup2), registered with a new handler: exactly what accept(2) does when it
+        // reuses the lowest free fd. The old event for that number, still in this wakeup's array,
+        // must not reach the newcomer.
+        var replaced = false
+        func replace(_ victim: CInt) {
+            guard !replaced else { return }                   // level-triggered: it is called again later
+            replaced = true
+            loop.unregister(fd: victim)
+            _ = dup2(c, victim)
+            try? loop.register(newcomer, fd: victim, interest: .readable)
+        }
+        onA.action = { if onB.calls.isEmpty { replace(b) } }
+        onB.action = { if onA.calls.isEmpty { replace(a) } }
+        try loop.register(onA, fd: a, interest: .readable)
+        try loop.register(onB, fd: b, interest: .readable)
+        makeReadable(aPeer)
+        makeReadable(bPeer)
+        loop.runOnce(timeout: 1000)
+        #expect(onA.calls.count + onB.calls.count == 1)
+        #expect(newcomer.calls.isEmpty, "the old fd's event was delivered to the new registration")
+        loop.runOnce(timeout: 1000)                           // its own event comes in the next wakeup
+        #expect(newcomer.calls.count == 1)
+    }
+}
+
+@Suite struct TCPConnectionTests {
+    /// An EchoServer on a free port, and a connection of it over a socketpair (no network needed).
+    func serverAndConnection() throws -> (EchoServer, TCPConnection, CInt) {
+        let server = try EchoServer(address: SocketAddress(host: "127.0.0.1", port: 0)!)
+        let (ours, peer) = try socketPair()
+        try #require(fcntl(ours, F_SETFL, O_NONBLOCK) == 0)
+        let made = server.newConnection(Socket(fd: ours), peer: nil)
+        let connection = try #require(made)
+        return (server, connection, peer)
+    }
+
+    @Test("a connection closes exactly once")
+    func closesOnce() throws {
+        let (server, connection, peer) = try serverAndConnection()
+        defer { _ = close(peer) }
+        let fd = connection.fd
+        #expect(server.connectionCount == 1)
+        connection.handleClose()
+        connection.handleClose()                              // EOF and EPOLLHUP, say, both asking
+        #expect(server.connectionCount == 0)
+        #expect(fcntl(fd, F_GETFD) == -1)                     // closed (EBADF)...
+        #expect(server.loop.registeredCount == 1)             // ...and unregistered: only the listener
+    }
+
+    @Test("an idle connection holds no buffer; a partial frame borrows one until it is whole")
+    func buffersOnlyWhileHoldingBytes() throws {
+        let (server, connection, peer) = try serverAndConnection()
+        defer { _ = close(peer) }
+        let frame: [UInt8] = [0, 0, 0, 1, 0, 0, 0, 5] + Array("hello".utf8)
+        _ = frame.withUnsafeBytes { write(peer, $0.baseAddress, 6) }          // half a header
+        server.loop.runOnce(timeout: 1000)
+        #expect(connection.input != nil)
+        _ = frame.withUnsafeBytes { write(peer, $0.baseAddress! + 6, frame.count - 6) }
+        server.loop.runOnce(timeout: 1000)
+        #expect(connection.input == nil && connection.output == nil)
+        var echo = [UInt8](repeating: 0, count: frame.count)
+        #expect(read(peer, &echo, echo.count) == frame.count)
+        #expect(echo == frame)
+        #expect(server.pool.idleCounts.reduce(0, +) == 1)     // the borrowed buffer is back in the pool
+    }
+}
