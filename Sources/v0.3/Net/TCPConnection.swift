@@ -34,6 +34,9 @@ public final class TCPConnection: EventHandler {
     private(set) var output: IOBuffer?
     private(set) var state = State.open
     private var interest = Interest.readable
+    /// True while the owner handles the frames in a buffer: that buffer is lent out, so a close in the
+    /// middle (a send that fails) must not give it back to the pool under the owner's feet.
+    private var handlingMessages = false
 
     init(socket: consuming Socket, peer: String, loop: EventLoop, server: EchoServer) {
         fd = socket.fd
@@ -83,7 +86,9 @@ public final class TCPConnection: EventHandler {
                 handlePeerClosed()
                 return
             }
+            handlingMessages = true
             server.handleMessages(self, buffer)
+            handlingMessages = false
             keepPartialFrame(of: buffer)
         } while loop.edgeTriggered && state == .open && interest.contains(.readable)
     }
@@ -181,9 +186,14 @@ public final class TCPConnection: EventHandler {
         state = .closed
         loop.unregister(fd: fd)
         socket.take()?.close()
-        if let input { loop.pool.recycle(input) }
+        // PITFALL: a send that fails while the owner is handling frames closes the connection from inside
+        // handleMessages; `input` is then still in use, and keepPartialFrame gives it back afterwards.
+        // Guarded by: Tests/v0.N/EventLoopTests.swift "a send that fails while frames are handled does not crash".
+        if let input, !handlingMessages {
+            loop.pool.recycle(input)
+            self.input = nil
+        }
         if let output { loop.pool.recycle(output) }
-        input = nil
         output = nil
         server.connectionClosed(self)
     }
