@@ -17,17 +17,31 @@ public struct Behaviour: Sendable {
     public let damaging: Bool
     /// How long the whole check may take; every wait inside it ends by then.
     public let timeout: Duration
+    /// What the check needs beyond a TCP address; anything more than `.wire` is skipped under --connect.
+    public let needs: ServerNeeds
     let check: @Sendable (BehaviourContext) throws -> Void
 
-    init(_ id: String, stage: Int, _ summary: String, damaging: Bool = false, timeout: Duration = .seconds(5),
-         check: @escaping @Sendable (BehaviourContext) throws -> Void) {
+    init(_ id: String, stage: Int, _ summary: String, damaging: Bool = false, needs: ServerNeeds = .wire,
+         timeout: Duration = .seconds(5), check: @escaping @Sendable (BehaviourContext) throws -> Void) {
         self.id = id
         self.stage = stage
         self.summary = summary
         self.damaging = damaging
+        self.needs = needs
         self.timeout = timeout
         self.check = check
     }
+}
+
+/// What a behaviour needs of the server besides its address.
+public enum ServerNeeds: Equatable, Sendable {
+    /// Only the wire: it runs against any server, including one given with --connect.
+    case wire
+    /// The server's pid, to read /proc/PID (fds, CPU time, memory): only a server the checker started.
+    case pid
+    /// A server of its own, started under `ulimit -n N` (and its pid): the runner starts it for this
+    /// behaviour alone and stops it afterwards, so the shared server keeps its normal limit.
+    case fdLimit(Int)
 }
 
 /// A behaviour did not hold: `message` says what was expected and what came instead.

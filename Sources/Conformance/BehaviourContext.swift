@@ -1,4 +1,5 @@
 // BehaviourContext.swift: what a behaviour needs to talk to the server, in the stage's wire format.
+import Glibc
 
 /// How the stage under check expects bytes on the wire.
 public enum WireMode: Sendable {
@@ -18,6 +19,15 @@ public struct BehaviourContext {
     public let maxFrame: Int
     /// Every wait in the behaviour ends by then.
     public let deadline: Deadline
+    /// The server's process id if the checker started it; nil under --connect (the runner skips the
+    /// behaviours that need it, see ServerNeeds).
+    public let serverPid: pid_t?
+
+    /// The server's pid, for a behaviour whose `needs` is `.pid` or `.fdLimit`.
+    func requireServerPid() throws -> pid_t {
+        guard let serverPid else { throw CheckFailure("this behaviour reads /proc/PID of the server: run it with --server") }
+        return serverPid
+    }
 
     /// A new connection to the server.
     public func connect() throws -> WireConnection {
@@ -40,7 +50,12 @@ public struct BehaviourContext {
 
     /// Sends `payload` as one message on a new connection and expects exactly that message back.
     public func echo(_ payload: [UInt8], what: String) throws {
-        let connection = try connect()
+        let connection: WireConnection
+        do {
+            connection = try connect()
+        } catch let failure as CheckFailure {
+            throw CheckFailure("connecting to send \(what): \(failure)")
+        }
         try echo(payload, on: connection, what: what)
         connection.close()               // now, not whenever ARC gets to it: v0.1 serves one client at a time
     }

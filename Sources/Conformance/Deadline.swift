@@ -11,6 +11,11 @@ public struct Deadline: Sendable {
         Deadline(instant: ContinuousClock.now + duration, span: duration)
     }
 
+    /// `duration` from now, or `outer` if that comes first: a step's own limit inside a behaviour's.
+    public static func after(_ duration: Duration, within outer: Deadline) -> Deadline {
+        outer.remaining < duration ? outer : .after(duration)
+    }
+
     public var hasPassed: Bool { ContinuousClock.now >= instant }
 
     /// Time left, never negative.

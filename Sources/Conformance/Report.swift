@@ -3,24 +3,37 @@
 public enum Report {
     /// `PASS  v0.2  frame-zero-length      a zero-length frame is echoed`; a failure adds
     /// `: <what went wrong>`, and its further lines (a server's last output) follow indented.
+    /// A skipped behaviour reads `SKIP  ...: <why it could not run>`.
     public static func line(for result: BehaviourResult) -> String {
-        let status = result.passed ? "PASS" : "FAIL"
+        let status = result.passed ? "PASS" : result.skipped ? "SKIP" : "FAIL"
         var text = "\(status)  \(columns(result.behaviour))"
-        if let failure = result.failure { text += ": " + failure }
+        if let why = result.failure ?? result.skipReason { text += ": " + why }
         for note in result.notes { text += "\n      note: " + note }
         return text
     }
 
-    /// Exactly `N passed, N failed`.
+    /// Exactly `N passed, N failed`, and `, N skipped` only when something was skipped, so that
+    /// the line stays the same for every run that could run everything.
     public static func summary(_ results: [BehaviourResult]) -> String {
         let passed = results.filter(\.passed).count
-        return "\(passed) passed, \(results.count - passed) failed"
+        let skipped = results.filter(\.skipped).count
+        let failed = results.count - passed - skipped
+        return "\(passed) passed, \(failed) failed" + (skipped > 0 ? ", \(skipped) skipped" : "")
     }
 
     /// For --list: `v0.2  frame-zero-length      a zero-length frame is echoed`, plus a mark on the
-    /// behaviours after which the server is restarted.
+    /// behaviours after which the server is restarted, and on those that --connect cannot run.
     public static func listing(_ behaviours: [Behaviour]) -> [String] {
-        behaviours.map { columns($0) + ($0.damaging ? " [restarts the server]" : "") }
+        behaviours.map { behaviour in
+            var marks: [String] = []
+            if behaviour.damaging { marks.append("restarts the server") }
+            switch behaviour.needs {
+            case .wire: break
+            case .pid: marks.append("needs --server")
+            case .fdLimit(let limit): marks.append("own server, ulimit -n \(limit); needs --server")
+            }
+            return columns(behaviour) + marks.map { " [\($0)]" }.joined()
+        }
     }
 
     /// Stage and id padded to fixed widths, so that the summaries line up.

@@ -29,16 +29,18 @@ public final class ServerProcess {
     ///
     /// - Parameters:
     ///   - readyTimeout: how long the server has to print the ready line.
+    ///   - fdLimit: if given, the server runs under `ulimit -n fdLimit` (see spawnInNewProcessGroup).
     ///   - onLine: called with every line the server prints (the checker's --verbose).
     /// - Throws: CheckFailure if the server exits or stays silent past the timeout, with its last
     ///   output; in both cases the server's process group has been stopped and reaped.
-    public static func start(command: String, readyTimeout: Duration, onLine: ((String) -> Void)? = nil) throws -> ServerProcess {
+    public static func start(command: String, readyTimeout: Duration, fdLimit: Int? = nil,
+                             onLine: ((String) -> Void)? = nil) throws -> ServerProcess {
         let commandLine = command.contains("{port}")
             ? command.replacing("{port}", with: "0")
             : command + " --port 0"
         let child: (pid: pid_t, output: CInt)
         do {
-            child = try spawnInNewProcessGroup(command: commandLine)
+            child = try spawnInNewProcessGroup(command: commandLine, fdLimit: fdLimit)
         } catch {
             throw CheckFailure("could not start the server `\(commandLine)`: \(error)")
         }

@@ -19,7 +19,12 @@ private let spawnLock = Mutex(())
 /// Ctrl-C at the terminal, which signals the checker's group, does not reach the server first.
 ///
 /// `exec` makes the shell replace itself with the server, so the pid we wait for is the server's.
-func spawnInNewProcessGroup(command: String) throws -> (pid: pid_t, output: CInt) {
+///
+/// With `fdLimit`, the command line is `ulimit -n N && exec <command>`: the shell lowers its own
+/// soft and hard RLIMIT_NOFILE, which exec keeps, so the server starts with at most N fds. The
+/// shell does it, not posix_spawn (which has no rlimit attribute) and not setrlimit in the checker
+/// (which would lower the checker's own limit, and that of every test running beside it).
+func spawnInNewProcessGroup(command: String, fdLimit: Int? = nil) throws -> (pid: pid_t, output: CInt) {
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -39,7 +44,8 @@ func spawnInNewProcessGroup(command: String) throws -> (pid: pid_t, output: CInt
     for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
     posix_spawnattr_setsigdefault(&attributes, &defaults)
 
-    let arguments = ["/bin/sh", "-c", "exec " + command]
+    let limit = fdLimit.map { "ulimit -n \($0) && " } ?? ""
+    let arguments = ["/bin/sh", "-c", limit + "exec " + command]
     let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
     defer { for argument in argv { free(argument) } }
 

@@ -78,6 +78,15 @@ func sysSend(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) throws -> Int? {
     }
 }
 
+/// setsockopt(SO_LINGER {on, 0 s}): the next close(2) sends RST instead of FIN and drops whatever
+/// is unsent, the way a crashed or killed peer looks to the server.
+func sysSetLingerZero(_ fd: CInt) throws {
+    var value = linger(l_onoff: 1, l_linger: 0)
+    if Glibc.setsockopt(fd, SOL_SOCKET, SO_LINGER, &value, socklen_t(MemoryLayout<linger>.size)) != 0 {
+        throw SystemError(call: "setsockopt(SO_LINGER)", errno: errno)
+    }
+}
+
 // MARK: any fd
 
 /// read(2). Returns bytes read (0 = end of stream), or nil if a non-blocking fd has nothing to read
@@ -114,6 +123,16 @@ func sysPoll(_ fd: CInt, events: Int16, timeoutMilliseconds: CInt) throws -> Int
     var entry = pollfd(fd: fd, events: events, revents: 0)
     let n = Glibc.poll(&entry, 1, timeoutMilliseconds)
     if n >= 0 { return n == 0 ? 0 : entry.revents }
+    let err = errno
+    if err == EINTR { return 0 }
+    throw SystemError(call: "poll", errno: err)
+}
+
+/// poll(2) on many fds at once; each entry's revents is filled in. Returns how many entries have
+/// events (0 = timed out). EINTR also returns 0, as in `sysPoll`.
+func sysPoll(_ entries: inout [pollfd], timeoutMilliseconds: CInt) throws -> Int {
+    let n = Glibc.poll(&entries, nfds_t(entries.count), timeoutMilliseconds)
+    if n >= 0 { return Int(n) }
     let err = errno
     if err == EINTR { return 0 }
     throw SystemError(call: "poll", errno: err)
@@ -207,6 +226,44 @@ func sysSleep(_ duration: Duration) {
     while Glibc.nanosleep(&request, &remaining) != 0 && errno == EINTR {
         request = remaining
     }
+}
+
+// MARK: /proc
+
+/// The names in directory `path` (without "." and ".."): opendir, readdir until NULL, closedir.
+/// For /proc/PID/fd, where each name is one open fd of that process.
+func sysListDirectory(_ path: String) throws -> [String] {
+    guard let directory = Glibc.opendir(path) else { throw SystemError(call: "opendir(\(path))", errno: errno) }
+    defer { Glibc.closedir(directory) }
+    var names: [String] = []
+    while let entry = Glibc.readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
+/// The whole of a small file such as /proc/PID/stat, at most `limit` bytes. /proc files have no
+/// size (stat says 0), so they are read until end of file.
+func sysReadSmallFile(_ path: String, limit: Int = 64 * 1024) throws -> [UInt8] {
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { throw SystemError(call: "open(\(path))", errno: errno) }
+    defer { sysClose(fd) }
+    var bytes = [UInt8](repeating: 0, count: limit)
+    var count = 0
+    while count < limit {
+        let n = try bytes.withUnsafeMutableBytes { try sysRead(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[count...])) }
+        guard let n, n > 0 else { break }    // nil (EAGAIN) cannot happen on a blocking fd; treat it as the end
+        count += n
+    }
+    return Array(bytes[..<count])
+}
+
+/// sysconf(_SC_CLK_TCK): the unit of the CPU times in /proc/PID/stat ("clock ticks", 100 a second on
+/// nearly every Linux, but that is not promised).
+func sysClockTicksPerSecond() -> Int {
+    let ticks = Glibc.sysconf(CInt(_SC_CLK_TCK))
+    return ticks > 0 ? ticks : 100
 }
 
 // MARK: addresses and signals

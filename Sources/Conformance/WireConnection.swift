@@ -53,6 +53,13 @@ public final class WireConnection {
         fd = -1
     }
 
+    /// Closes with RST instead of FIN (SO_LINGER 0), dropping anything unsent or unread: to the
+    /// server this looks like a peer that crashed or was killed mid-conversation.
+    public func reset() throws {
+        defer { close() }
+        try sysSetLingerZero(fd)
+    }
+
     /// Sends all of `bytes`, waiting for room in the socket buffer as often as needed.
     /// Use it for messages small enough that the server's echo cannot fill both socket buffers
     /// before we read; for big ones use `exchange`.
@@ -77,6 +84,35 @@ public final class WireConnection {
             try send([bytes[index]], what: "byte \(index) of \(what)")
             sysSleep(.milliseconds(1))
         }
+    }
+
+    /// Sends as much of `bytes[offset...]` as the socket takes now, without waiting; returns how
+    /// many bytes went (0 when its buffer is full). For a peer that pushes while the server may
+    /// have stopped reading it (backpressure), where waiting for room could wait forever.
+    public func sendAvailable(_ bytes: [UInt8], from offset: Int = 0, what: String) throws -> Int {
+        var sent = offset
+        while sent < bytes.count, let n = try sendSome(bytes, from: sent, what: what) { sent += n }
+        return sent - offset
+    }
+
+    /// Waits up to `wait` (and never past the deadline) until the socket can take more bytes.
+    /// Returns false if it could not: the server has stopped reading us, or is slow.
+    public func awaitWritable(within wait: Duration) throws -> Bool {
+        let until = Deadline.after(wait, within: deadline)
+        while !until.hasPassed {
+            if try sysPoll(fd, events: Int16(POLLOUT), timeoutMilliseconds: until.pollTimeout()) != 0 { return true }
+        }
+        return false
+    }
+
+    /// Receives whatever has arrived, at most `limit` bytes, without waiting: [] if nothing has.
+    /// Fails on end of stream or a reset: the caller expects more.
+    public func receiveAvailable(upTo limit: Int, what: String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: limit)
+        let n = try bytes.withUnsafeMutableBytes { try readSome(into: $0, what: what, got: 0, of: limit) }
+        guard let n else { return [] }
+        if n == 0 { throw CheckFailure("expected \(what): got EOF") }
+        return Array(bytes[..<n])
     }
 
     /// Sends FIN: the server reads end of stream, and we can still read its replies.
@@ -120,6 +156,32 @@ public final class WireConnection {
             }
         }
         return received
+    }
+
+    /// Sends all of `bytes`, then FIN, then receives `count` bytes, like a client that writes its
+    /// whole request before it reads. It reads earlier only when the socket has taken nothing for
+    /// `patience` (the server has stopped reading until we read: backpressure), and then only what
+    /// has arrived: so the server meets end of stream still owing us as much echo as it holds.
+    public func sendAllThenFIN(_ bytes: [UInt8], receiving count: Int, patience: Duration = .milliseconds(100),
+                               what: String) throws -> [UInt8] {
+        var received: [UInt8] = []
+        var sent = 0
+        while sent < bytes.count {
+            let n = try sendAvailable(bytes, from: sent, what: what)
+            sent += n
+            guard n == 0, try !awaitWritable(within: patience) else { continue }
+            if deadline.hasPassed {
+                throw CheckFailure("timed out at the behaviour's \(deadline.span.readable) limit, sending \(what)"
+                    + " (\(sent) of \(bytes.count) bytes sent, \(received.count) of \(count) received)")
+            }
+            while received.count < count {
+                let chunk = try receiveAvailable(upTo: min(1 << 20, count - received.count), what: what)
+                if chunk.isEmpty { break }
+                received += chunk
+            }
+        }
+        try shutdownWrite()
+        return received + (try receive(exactly: count - received.count, what: "\(what), after FIN (\(received.count) received before)"))
     }
 
     /// Expects the server to close the connection: end of stream (or a reset) with no more bytes.

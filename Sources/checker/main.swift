@@ -1,11 +1,12 @@
 // main.swift: the `checker` command: runs the conformance ladder of stage N against a server.
-// Exit status: 0 if every behaviour passed, 1 if any failed, 2 for a bad command line.
+// Exit status: 0 if no behaviour failed (skipped ones do not count), 1 if any failed, 2 for a bad command line.
 import Conformance
 import Glibc
 
 if CommandLine.arguments.contains("--help") {
     print(CheckerOptions.usage)
     print("Runs the conformance ladder (every behaviour of stages 1...N) against a server; --list shows it.")
+    print("With --connect, the behaviours that read the server's /proc/PID are skipped (SKIP): they need --server.")
     exit(0)
 }
 
@@ -36,4 +37,4 @@ let results = runner.run { result in
     fflush(nil)                      // show progress now, also when stdout is a pipe (CI logs)
 }
 print(Report.summary(results))
-exit(results.allSatisfy(\.passed) ? 0 : 1)
+exit(results.contains(where: \.failed) ? 1 : 0)    // a SKIP is not a failure

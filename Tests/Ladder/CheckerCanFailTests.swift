@@ -40,6 +40,44 @@ import Testing
         #expect(liveProcesses(inGroup: getpgrp()).contains(getpid()), "liveProcesses cannot see this test's own process")
     }
 
+    @Test func concurrentClientsFailAgainstABlockingServer() throws {
+        // v0.2 serves one client at a time and its listen backlog holds 128: of 200 clients, about 130
+        // connect and one is served.
+        let result = try runOne("concurrent-clients", stage: 3, target: .command(try serverCommand(stage: 2)))
+        let failure = result.failure ?? "passed"
+        #expect(failure.contains("connects still in progress") || failure.contains("clients got their whole echo"), "\(failure)")
+    }
+
+    @Test func aSlowReaderHoldsUpABlockingServer() throws {
+        let result = try runOne("slow-reader", stage: 3, target: .command(try serverCommand(stage: 2)))
+        let failure = result.failure ?? "passed"
+        #expect(failure.contains("waiting for the echo of client 1 of 20"), "\(failure)")
+    }
+
+    @Test func aBlockingServerAtItsFdLimitDoesNotTakeANewClient() throws {
+        // v0.2 is still reading client A, so the client after the storm waits in the backlog.
+        let result = try runOne("fd-limit", stage: 3, target: .command(try serverCommand(stage: 2)))
+        let failure = result.failure ?? "passed"
+        #expect(failure.contains("a new client's message once the storm's 200 connections closed"), "\(failure)")
+    }
+
+    @Test func behavioursThatNeedThePidAreSkippedUnderConnect() throws {
+        // Nothing listens there: a skipped behaviour must not even connect, and echo-1-byte shows
+        // that the run did go to that address.
+        let port = try BoundButNotListening()
+        var options = CheckerOptions(stage: 3, target: .address(try #require(ServerAddress("127.0.0.1:\(port.port)"))))
+        options.only = ["echo-1-byte", "fd-baseline", "fd-limit", "never-reader"]
+        let results = LadderRunner(options: options).run()
+        #expect(results.map(\.skipped) == [false, true, true, true])
+        #expect(results.first?.failure?.contains("ECONNREFUSED") == true)
+        for result in results.dropFirst() {
+            #expect(Report.line(for: result).hasPrefix("SKIP  v0.3  \(result.behaviour.id) "), "\(Report.line(for: result))")
+            #expect(result.skipReason?.contains("--connect") == true || result.skipReason?.contains("--server") == true)
+        }
+        #expect(Report.summary(results) == "0 passed, 1 failed, 3 skipped")
+        #expect(Report.summary(Array(results.prefix(1))) == "0 passed, 1 failed")   // no skips, no ", 0 skipped"
+    }
+
     @Test func aServerThatDiesFailsTheBehaviourWithItsExitStatus() throws {
         // Prints a ready line for a port nobody listens on, then exits 3.
         let port = try BoundButNotListening()

@@ -2,10 +2,11 @@
 import Conformance
 import Testing
 
-/// The shell command that starts stage `stage`'s server, or a failed expectation if it was not built.
-func serverCommand(stage: Int) throws -> String {
+/// The shell command that starts stage `stage`'s server with `flags` (e.g. "--edge-triggered"),
+/// or a failed expectation if it was not built.
+func serverCommand(stage: Int, flags: String = "") throws -> String {
     let binary = try #require(builtProduct("v0.\(stage)-server"), "v0.\(stage)-server is missing: build it first (swift build)")
-    return shellQuoted(binary)
+    return shellQuoted(binary) + (flags.isEmpty ? "" : " " + flags)
 }
 
 /// Runs the single behaviour `id` with the given options and returns its result.
@@ -17,8 +18,8 @@ func runOne(_ id: String, stage: Int, target: CheckerOptions.Target, readyTimeou
     return try #require(results.first, "behaviour \(id) did not run")
 }
 
-/// Starts a fresh `v0.N-server`, checks behaviour `id` against it, stops the server.
-func expectStageServerPasses(_ id: String, stage: Int) throws {
-    let result = try runOne(id, stage: stage, target: .command(try serverCommand(stage: stage)))
+/// Starts a fresh `v0.N-server` (with `flags`), checks behaviour `id` against it, stops the server.
+func expectStageServerPasses(_ id: String, stage: Int, flags: String = "") throws {
+    let result = try runOne(id, stage: stage, target: .command(try serverCommand(stage: stage, flags: flags)))
     #expect(result.passed, "\(Report.line(for: result))")
 }
