@@ -160,4 +160,20 @@ func makeReadable(_ fd: CInt) {
         #expect(echo == frame)
         #expect(server.pool.idleCounts.reduce(0, +) == 1)     // the borrowed buffer is back in the pool
     }
+
+    @Test("a send that fails while frames are handled does not crash")
+    func failedSendWhileHandlingFrames() throws {
+        ignoreSIGPIPE()                                       // the write below fails with EPIPE
+        let (server, connection, peer) = try serverAndConnection()
+        let frame: [UInt8] = [0, 0, 0, 1, 0, 0, 0, 5] + Array("hello".utf8)
+        _ = frame.withUnsafeBytes { write(peer, $0.baseAddress, 6) }          // a partial frame: own input
+        server.loop.runOnce(timeout: 1000)
+        #expect(connection.input != nil)
+        _ = frame.withUnsafeBytes { write(peer, $0.baseAddress! + 6, frame.count - 6) }
+        _ = close(peer)                                       // the echo's write now fails: EPIPE
+        server.loop.runOnce(timeout: 1000)
+        #expect(server.connectionCount == 0)
+        #expect(connection.input == nil && connection.output == nil)
+        #expect(server.pool.idleCounts.reduce(0, +) == 1)     // given back once, not twice
+    }
 }

@@ -3,6 +3,7 @@
 // v0.2: frames: read into an input IOBuffer, echo each whole frame via an output IOBuffer, answer a
 //       protocol error with an error frame and close that client; buffers come from a BufferPool.
 // v0.3: on an EventLoop: an Acceptor hands out connections, each a TCPConnection; all clients at once.
+// v0.4: a ConnectionOwner, as the TCPClient is.
 import Glibc
 
 /// Serves every client at once, on one thread: the EventLoop waits for whichever socket is ready, and
@@ -14,7 +15,7 @@ import Glibc
 ///
 /// v0.2's server made a second client wait for the first; this one does not.
 /// Guarded by: the ladder's concurrent-clients and slow-reader (make check 3).
-public final class EchoServer {
+public final class EchoServer: ConnectionOwner {
     public let loop: EventLoop
     public let address: SocketAddress
     private let codec: FrameCodec
@@ -46,7 +47,7 @@ public final class EchoServer {
     @discardableResult
     func newConnection(_ socket: consuming Socket, peer: SocketAddress?) -> TCPConnection? {
         let name = peer.map(String.init(describing:)) ?? "?"
-        let connection = TCPConnection(socket: socket, peer: name, loop: loop, server: self)
+        let connection = TCPConnection(socket: socket, peer: name, loop: loop, owner: self)
         do {
             try loop.register(connection, fd: connection.fd, interest: .readable)
         } catch {

@@ -1,6 +1,7 @@
 // Socket.swift: a TCP socket that owns its file descriptor: listen, accept, connect, read, write.
 // v0.1: blocking calls; writeAll loops over short writes.
 // v0.3: non-blocking use: accept and read return nil for "would block"; setNonBlocking.
+// v0.4: connect reports whether the handshake is done; the non-blocking one is in Connector.
 import Glibc
 
 /// A TCP socket. Owns `fd` and closes it exactly once: in `close()`, or in `deinit` if nobody called it.
@@ -42,7 +43,7 @@ public struct Socket: ~Copyable {
     /// Blocks until the TCP handshake with `address` is done.
     public static func connect(to address: SocketAddress) throws -> Socket {
         let socket = Socket(fd: try sysSocket(AF_INET, CInt(SOCK_STREAM.rawValue)))
-        try sysConnect(socket.fd, address)
+        _ = try sysConnect(socket.fd, address)   // blocking: true, or it threw
         return socket
     }
 

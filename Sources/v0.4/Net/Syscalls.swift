@@ -1,6 +1,7 @@
 // Syscalls.swift: one thin wrapper per system call; the only file that calls Glibc's socket API directly.
 // v0.1: socket, setsockopt, bind, listen, accept, connect, read, write, shutdown, close, getsockname.
 // v0.3: non-blocking: accept4, EAGAIN as nil from read/write/accept; epoll_create1, epoll_ctl, epoll_wait.
+// v0.4: connect may answer EINPROGRESS (false: the handshake goes on); getsockopt(SO_ERROR).
 import CLinux
 import Glibc
 
@@ -94,15 +95,26 @@ func sysAccept(_ fd: CInt) throws -> (CInt, sockaddr_storage)? {
     }
 }
 
-/// connect(2) on a blocking socket: returns once the handshake is done, or throws (ECONNREFUSED, ...).
+/// connect(2). On a blocking socket it returns once the handshake is done (true), or throws
+/// (ECONNREFUSED, ...). On a non-blocking socket it usually returns false at once: EINPROGRESS, the
+/// handshake goes on in the kernel, and the socket becomes writable when it ends. Its result is then
+/// read with sysSocketError. (Over loopback a non-blocking connect may also succeed at once: true.)
 /// EINTR is NOT retried: a connect interrupted by a signal keeps going in the kernel, and calling it
-/// again fails with EALREADY. A blocking client has nothing better to do than report it.
-func sysConnect(_ fd: CInt, _ address: SocketAddress) throws {
+/// again fails with EALREADY; treated like EINPROGRESS, it is waited for the same way.
+func sysConnect(_ fd: CInt, _ address: SocketAddress) throws -> Bool {
     let result = address.withSockAddr { Glibc.connect(fd, $0, $1) }
-    if result == -1 {
-        let err = errno
-        throw SystemError(call: "connect", errno: err)
-    }
+    if result == 0 { return true }
+    let err = errno
+    if err == EINPROGRESS || err == EINTR { return false }
+    throw SystemError(call: "connect", errno: err)
+}
+
+/// getsockopt(SO_ERROR): the error a non-blocking connect ended with (0: connected), cleared by reading.
+func sysSocketError(_ fd: CInt) throws -> CInt {
+    var error: CInt = 0
+    var length = socklen_t(MemoryLayout<CInt>.size)
+    _ = try retryingEINTR("getsockopt") { Glibc.getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) }
+    return error
 }
 
 /// read(2). Returns the number of bytes read; 0 means the peer closed its side (end of stream);
@@ -202,6 +214,7 @@ func errnoName(_ err: CInt) -> String {
     case EINVAL: return "EINVAL"
     case EBADF: return "EBADF"
     case EAGAIN: return "EAGAIN"
+    case EINPROGRESS: return "EINPROGRESS"
     default: return "errno \(err)"
     }
 }

@@ -1,11 +1,12 @@
 // TCPConnection.swift: one accepted connection: its socket, its buffers while they hold bytes, its state.
 // v0.3: new: reads on EPOLLIN, writes on EPOLLOUT (armed only while output is pending), closes once.
+// v0.4: reports to a ConnectionOwner (the server, or a TCPClient), not to the server alone.
 import Glibc
 
 /// One client connection on an EventLoop (muduo's TcpConnection, the seed's EventHandler).
 ///
 ///     readable ──► read into the loop's readBuffer (or into `input`, if a partial frame waits there)
-///                  └─► server.handleMessages: whole frames out through send()
+///                  └─► owner.handleMessages: whole frames handled, replies out through send()
 ///                  └─► a partial frame left over? copy it into `input`, taken from the pool
 ///     send()   ──► write(2) at once; what the kernel does not take goes to `output` (from the pool),
 ///                  and the interest becomes writable-only: stop reading a peer we owe bytes to
@@ -27,20 +28,23 @@ public final class TCPConnection: EventHandler {
     public let fd: CInt
     public let peer: String
     private unowned let loop: EventLoop
-    private unowned let server: EchoServer
+    private unowned let owner: any ConnectionOwner
     /// The start of a frame whose end has not arrived yet. nil whenever there is none.
     private(set) var input: IOBuffer?
     /// Bytes the kernel would not take yet. nil whenever there are none.
     private(set) var output: IOBuffer?
     private(set) var state = State.open
     private var interest = Interest.readable
+    /// True while the owner handles the frames in a buffer: that buffer is lent out, so a close in the
+    /// middle (a send that fails) must not give it back to the pool under the owner's feet.
+    private var handlingMessages = false
 
-    init(socket: consuming Socket, peer: String, loop: EventLoop, server: EchoServer) {
+    init(socket: consuming Socket, peer: String, loop: EventLoop, owner: any ConnectionOwner) {
         fd = socket.fd
         self.socket = .some(socket)
         self.peer = peer
         self.loop = loop
-        self.server = server
+        self.owner = owner
     }
 
     /// True until the connection starts closing; handlers send only while it is.
@@ -83,7 +87,9 @@ public final class TCPConnection: EventHandler {
                 handlePeerClosed()
                 return
             }
-            server.handleMessages(self, buffer)
+            handlingMessages = true
+            owner.handleMessages(self, buffer)
+            handlingMessages = false
             keepPartialFrame(of: buffer)
         } while loop.edgeTriggered && state == .open && interest.contains(.readable)
     }
@@ -168,11 +174,11 @@ public final class TCPConnection: EventHandler {
 
     private func handleError(_ error: any Error) {
         // ECONNRESET, EPIPE, ETIMEDOUT: this peer is gone. Only this connection ends.
-        server.connectionFailed(self, error)
+        owner.connectionFailed(self, error)
         handleClose()
     }
 
-    /// Closes the connection: unregisters, closes the socket, gives the buffers back, tells the server.
+    /// Closes the connection: unregisters, closes the socket, gives the buffers back, tells the owner.
     /// PITFALL: EOF, an error and EPOLLHUP can all arrive for the same connection, even in the same
     /// wakeup; the state check makes the second call do nothing, so the fd is closed exactly once.
     /// Guarded by: Tests/v0.N/EventLoopTests.swift "a connection closes exactly once".
@@ -181,11 +187,16 @@ public final class TCPConnection: EventHandler {
         state = .closed
         loop.unregister(fd: fd)
         socket.take()?.close()
-        if let input { loop.pool.recycle(input) }
+        // PITFALL: a send that fails while the owner is handling frames closes the connection from inside
+        // handleMessages; `input` is then still in use, and keepPartialFrame gives it back afterwards.
+        // Guarded by: Tests/v0.N/EventLoopTests.swift "a send that fails while frames are handled does not crash".
+        if let input, !handlingMessages {
+            loop.pool.recycle(input)
+            self.input = nil
+        }
         if let output { loop.pool.recycle(output) }
-        input = nil
         output = nil
-        server.connectionClosed(self)
+        owner.connectionClosed(self)
     }
 
     private func setInterest(_ wanted: Interest) {

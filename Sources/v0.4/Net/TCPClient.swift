@@ -1,0 +1,156 @@
+// TCPClient.swift: one outgoing connection on the event loop, with callbacks and bounded reconnects.
+// v0.4: new.
+
+/// How a TCPClient retries a failed connect: the wait doubles from `initialDelay` up to `maximumDelay`,
+/// for at most `attempts` attempts in all, then it gives up. Bounded on purpose: a client that retries
+/// forever hides a wrong address or a dead server.
+public struct Backoff: Sendable {
+    public var initialDelay: Duration
+    public var maximumDelay: Duration
+    public var attempts: Int
+
+    public init(initialDelay: Duration = .milliseconds(100), maximumDelay: Duration = .seconds(2), attempts: Int = 8) {
+        self.initialDelay = initialDelay
+        self.maximumDelay = maximumDelay
+        self.attempts = attempts
+    }
+
+    /// One attempt, no retry.
+    public static let once = Backoff(attempts: 1)
+
+    /// The wait before attempt number `attempt + 1`, after `attempt` failures.
+    func delay(after attempt: Int) -> Duration {
+        min(maximumDelay, initialDelay * (1 << min(attempt - 1, 20)))
+    }
+}
+
+/// A client connection on an EventLoop (muduo's TcpClient): a Connector gets it connected, then a
+/// TCPConnection carries it. Frames sent before the connection is up are queued and go out first.
+///
+///     connect() ─► Connector ─► connected ─► onConnected, queued bytes out; onMessage for replies
+///                      └─► failed ─► onError; a retry after the backoff, or give up: onClosed
+///
+/// The callbacks run on the loop's thread. Owns its connection. Loop thread only.
+public final class TCPClient: ConnectionOwner {
+    public enum State {
+        case idle, connecting, connected, closed
+    }
+
+    public let loop: EventLoop
+    public let address: SocketAddress
+    public let backoff: Backoff
+    public private(set) var state = State.idle
+    public private(set) var connection: TCPConnection?
+    private var connector: Connector?
+    private var failedAttempts = 0
+    /// Bytes sent before the connection was up. nil whenever there are none.
+    private var queued: IOBuffer?
+
+    /// The connection is up (queued bytes are already on their way).
+    public var onConnected: ((TCPClient) -> Void)?
+    /// Bytes arrived: handle the whole frames at the front of the buffer and consume them.
+    public var onMessage: ((TCPClient, IOBuffer) -> Void)?
+    /// A connect attempt or an established connection failed (ECONNREFUSED, ECONNRESET, ...).
+    public var onError: ((TCPClient, any Error) -> Void)?
+    /// The connection closed, or the client gave up connecting. Called once per connect().
+    public var onClosed: ((TCPClient) -> Void)?
+
+    public init(loop: EventLoop, address: SocketAddress, backoff: Backoff = Backoff()) {
+        self.loop = loop
+        self.address = address
+        self.backoff = backoff
+    }
+
+    /// Starts connecting. Loop thread only.
+    public func connect() {
+        loop.assertInLoopThread()
+        guard state == .idle || state == .closed else { return }
+        state = .connecting
+        failedAttempts = 0
+        attempt()
+    }
+
+    /// Sends `bytes` now if connected, or queues them until the connection is up.
+    public func send(_ bytes: UnsafeRawBufferPointer) {
+        if let connection, state == .connected {
+            connection.send(bytes)
+            return
+        }
+        let queue = queued ?? loop.pool.take(minimumCapacity: bytes.count)
+        queue.append(bytes)
+        queued = queue
+    }
+
+    /// Closes the connection, or stops connecting. onClosed follows.
+    public func disconnect() {
+        if let connection {
+            connection.handleClose()
+        } else if state == .connecting {
+            connector?.cancel()
+            finish()
+        }
+    }
+
+    private func attempt() {
+        let connector = Connector(loop: loop, client: self, address: address)
+        self.connector = connector
+        connector.start()
+    }
+
+    // MARK: from the Connector
+
+    func connected(_ socket: consuming Socket) {
+        connector = nil
+        let connection = TCPConnection(socket: socket, peer: address.description, loop: loop, owner: self)
+        do {
+            try loop.register(connection, fd: connection.fd, interest: .readable)
+        } catch {
+            connection.handleClose()
+            return
+        }
+        self.connection = connection
+        state = .connected
+        if let queued {
+            queued.withReadableBytes { connection.send($0) }
+            loop.pool.recycle(queued)
+            self.queued = nil
+        }
+        onConnected?(self)
+    }
+
+    func connectFailed(_ error: any Error) {
+        connector = nil
+        failedAttempts += 1
+        onError?(self, error)
+        guard state == .connecting, failedAttempts < backoff.attempts else {
+            finish()
+            return
+        }
+        loop.runAfter(backoff.delay(after: failedAttempts)) { [weak self] in
+            guard let self, self.state == .connecting else { return }
+            self.attempt()
+        }
+    }
+
+    private func finish() {
+        state = .closed
+        if let queued { loop.pool.recycle(queued) }
+        queued = nil
+        onClosed?(self)
+    }
+
+    // MARK: ConnectionOwner
+
+    func handleMessages(_ connection: TCPConnection, _ input: IOBuffer) {
+        onMessage?(self, input)
+    }
+
+    func connectionFailed(_ connection: TCPConnection, _ error: any Error) {
+        onError?(self, error)
+    }
+
+    func connectionClosed(_ connection: TCPConnection) {
+        self.connection = nil
+        finish()
+    }
+}

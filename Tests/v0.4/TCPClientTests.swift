@@ -1,0 +1,111 @@
+// TCPClientTests.swift: the non-blocking client: connect results through callbacks, reconnect with
+// backoff, bytes queued before the connection is up, and the load generator at 200 connections.
+import Conformance
+import Glibc
+import Testing
+@testable import Net_v0_4
+
+@Suite(.timeLimit(.minutes(1))) struct TCPClientTests {
+    let loopback = SocketAddress(host: "127.0.0.1", port: 0)!
+
+    /// A port that is bound but not listening: connects to it are refused until `listen` is called on
+    /// the returned socket, which then makes the same port accept, with no race for the number.
+    func reservedPort(_ address: inout SocketAddress) throws -> Socket {
+        let socket = Socket(fd: try sysSocket(AF_INET, CInt(SOCK_STREAM.rawValue)))
+        try sysSetIntOption(socket.fd, SOL_SOCKET, SO_REUSEADDR, 1)
+        try sysBind(socket.fd, loopback)
+        guard let bound = try socket.localAddress() else { throw CheckFailure("no local address") }
+        address = bound
+        return socket
+    }
+
+    /// Runs `loop` until `done()` or 10 s.
+    func run(_ loop: EventLoop, until done: () -> Bool) {
+        let limit = ContinuousClock.now + .seconds(10)
+        while !done() && ContinuousClock.now < limit { loop.runOnce(timeout: 50) }
+    }
+
+    @Test("a refused connection is reported through the error callback")
+    func refused() throws {
+        var address = loopback
+        let reserved = try reservedPort(&address)      // closed by its deinit when the test ends
+        let loop = try EventLoop()
+        let client = TCPClient(loop: loop, address: address, backoff: .once)
+        var errors: [CInt] = []
+        var closed = false
+        client.onError = { _, error in errors.append((error as? Net_v0_4.SystemError)?.errno ?? -1) }
+        client.onClosed = { _ in closed = true }
+        client.connect()
+        run(loop) { closed }
+        #expect(errors == [ECONNREFUSED])
+        #expect(client.state == .closed)
+    }
+
+    @Test("a server started after the client is reached by the reconnect")
+    func reconnectReachesLateServer() throws {
+        var address = loopback
+        let reserved = try reservedPort(&address)
+        let reservedFD = reserved.fd
+        let loop = try EventLoop()
+        let client = TCPClient(loop: loop, address: address,
+                               backoff: Backoff(initialDelay: .milliseconds(10), maximumDelay: .milliseconds(80), attempts: 20))
+        var failures = 0
+        var connected = false
+        client.onError = { _, _ in
+            failures += 1
+            if failures == 2 { try? sysListen(reservedFD, 16) }     // the server comes up now
+        }
+        client.onConnected = { _ in connected = true }
+        client.connect()
+        run(loop) { connected || client.state == .closed }
+        #expect(connected)
+        #expect(failures == 2)
+        client.disconnect()
+        _ = consume reserved
+    }
+
+    @Test("frames sent before the connection is up go out first, in order")
+    func queuedBeforeConnected() throws {
+        let server = try EchoServer(address: loopback)
+        let client = TCPClient(loop: server.loop, address: server.address)
+        let codec = FrameCodec()
+        var echoed: [UInt32] = []
+        client.onMessage = { _, input in
+            while let header = try? codec.nextFrame(in: input) {
+                echoed.append(header.msgid)
+                input.consume(header.frameSize)
+            }
+        }
+        for msgid: UInt32 in [1, 2, 3] {
+            let frame = IOBuffer(capacity: 16)
+            [7].withUnsafeBytes { codec.encode(msgid: msgid, payload: $0, into: frame) }
+            frame.withReadableBytes { client.send($0) }                 // state is .idle: queued
+        }
+        client.connect()
+        run(server.loop) { echoed.count == 3 }
+        #expect(echoed == [1, 2, 3])
+    }
+
+    func binary(_ name: String) throws -> String {
+        shellQuoted(try #require(builtProduct(name), "\(name) is missing: build it first (swift build)"))
+    }
+
+    @Test("200 connections from one client process, every echo verified", arguments: ["--pipeline 1", "--pipeline 8"])
+    func twoHundredConnections(pipeline: String) throws {
+        let process = try ServerProcess.start(command: try binary("v0.4-server"), readyTimeout: .seconds(15))
+        defer { process.stop() }
+        let result = try runCommand("\(try binary("v0.4-client")) --port \(process.address.port) --connections 200 --requests 20 \(pipeline)")
+        #expect(result.status == .exited(0), "\(result.lines)")
+        #expect(result.lines.contains { $0.hasPrefix("answered 4000 of 4000, every echo verified: yes") }, "\(result.lines)")
+    }
+
+    @Test("the load generator reports a refused server in one line")
+    func loadRefused() throws {
+        var address = loopback
+        let reserved = try reservedPort(&address)      // closed by its deinit when the test ends
+        let result = try runCommand("\(try binary("v0.4-client")) --port \(address.port) --connections 3")
+        #expect(result.status == .exited(1))
+        #expect(result.lines.last?.hasPrefix("v0.4-client: cannot connect to \(address): connection") == true, "\(result.lines)")
+        #expect(result.lines.last?.hasSuffix("(ECONNREFUSED)") == true)
+    }
+}
