@@ -55,7 +55,7 @@ func makeReadable(_ fd: CInt) {
         let (a, aPeer) = try socketPair()
         defer { [a, aPeer].forEach { _ = close($0) } }
         let handler = RecordingHandler()
-        handler.action = { loop.unregister(fd: a) }
+        handler.action = { [unowned loop] in loop.unregister(fd: a) }
         try loop.register(handler, fd: a, interest: .readable)
         makeReadable(aPeer)
         loop.runOnce(timeout: 1000)
@@ -72,6 +72,7 @@ func makeReadable(_ fd: CInt) {
         let (b, bPeer) = try socketPair()
         defer { [aPeer, bPeer].forEach { _ = close($0) } }
         let onA = RecordingHandler(), onB = RecordingHandler()
+        defer { onA.action = nil; onB.action = nil }          // the two closures hold each other
         // Whichever runs first unregisters and closes the other; that one's event in the same wakeup
         // must then be dropped, not delivered for a closed fd.
         onA.action = { if onB.calls.isEmpty { loop.unregister(fd: b); _ = close(b) } }
@@ -94,6 +95,7 @@ func makeReadable(_ fd: CInt) {
         defer { [a, aPeer, b, bPeer, c, cPeer].forEach { _ = close($0) } }
         makeReadable(cPeer)                                   // c is readable: so is any dup of it
         let onA = RecordingHandler(), onB = RecordingHandler(), newcomer = RecordingHandler()
+        defer { onA.action = nil; onB.action = nil }          // the two closures hold each other
         // The first handler to run closes the other's fd and at once puts a new, readable socket under
         // the same number (dup2), registered with a new handler: exactly what accept(2) does when it
         // reuses the lowest free fd. The old event for that number, still in this wakeup's array,
