@@ -32,13 +32,17 @@ import Testing
         let loop = try EventLoop()
         let client = TCPClient(loop: loop, address: address, backoff: .once)
         var errors: [CInt] = []
-        var closed = false
+        var closes = 0
+        var connected = false
         client.onError = { _, error in errors.append((error as? Net_v0_4.SystemError)?.errno ?? -1) }
-        client.onClosed = { _ in closed = true }
+        client.onConnected = { _ in connected = true }
+        client.onClosed = { _ in closes += 1 }
         client.connect()
-        run(loop) { closed }
+        run(loop) { closes > 0 }
         #expect(errors == [ECONNREFUSED])
+        #expect(!connected, "a refused connect was taken for a connection: SO_ERROR not checked?")
         #expect(client.state == .closed)
+        #expect(closes == 1)
     }
 
     @Test("a server started after the client is reached by the reconnect")
@@ -81,9 +85,14 @@ import Testing
             [7].withUnsafeBytes { codec.encode(msgid: msgid, payload: $0, into: frame) }
             frame.withReadableBytes { client.send($0) }                 // state is .idle: queued
         }
+        client.onConnected = { client in                      // sent once connected: must come after
+            let frame = IOBuffer(capacity: 16)
+            [7].withUnsafeBytes { codec.encode(msgid: 4, payload: $0, into: frame) }
+            frame.withReadableBytes { client.send($0) }
+        }
         client.connect()
-        run(server.loop) { echoed.count == 3 }
-        #expect(echoed == [1, 2, 3])
+        run(server.loop) { echoed.count == 4 }
+        #expect(echoed == [1, 2, 3, 4])
     }
 
     func binary(_ name: String) throws -> String {
@@ -97,6 +106,22 @@ import Testing
         let result = try runCommand("\(try binary("v0.4-client")) --port \(process.address.port) --connections 200 --requests 20 \(pipeline)")
         #expect(result.status == .exited(0), "\(result.lines)")
         #expect(result.lines.contains { $0.hasPrefix("answered 4000 of 4000, every echo verified: yes") }, "\(result.lines)")
+    }
+
+    @Test("onClosed comes once, also when onError disconnects")
+    func closedOnce() throws {
+        var address = loopback
+        let reserved = try reservedPort(&address)      // closed by its deinit when the test ends
+        let loop = try EventLoop()
+        let client = TCPClient(loop: loop, address: address, backoff: .once)   // the last attempt fails
+        var closes = 0
+        client.onError = { client, _ in client.disconnect() }
+        client.onClosed = { _ in closes += 1 }
+        client.connect()
+        run(loop) { closes > 0 }
+        loop.runOnce(timeout: 300)                     // a retry, if one were wrongly scheduled
+        #expect(closes == 1)
+        _ = consume reserved
     }
 
     @Test("the load generator reports a refused server in one line")

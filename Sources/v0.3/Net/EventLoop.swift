@@ -19,7 +19,7 @@ import Glibc
 /// Guarded by: Tests/v0.N/EventLoopTests.swift "a stale event for a reused fd is dropped".
 ///
 /// Owns the epoll fd and, through the table, keeps each registered handler alive until it is
-/// unregistered. Loop thread only: every method asserts it.
+/// unregistered. Loop thread only: the methods that change or run it assert it.
 public final class EventLoop {
     private struct Registration {
         let handler: any EventHandler
@@ -85,6 +85,7 @@ public final class EventLoop {
 
     /// Dispatches events until `stop()` is called.
     public func run() {
+        assertInLoopThread()
         running = true
         while running {
             runOnce(timeout: -1)

@@ -18,8 +18,6 @@ import Glibc
 public final class TCPConnection: EventHandler {
     enum State {
         case open
-        /// The peer sent FIN (read returned 0) while we still owed it output: flush, then close.
-        case closing
         case closed
     }
 
@@ -113,6 +111,7 @@ public final class TCPConnection: EventHandler {
 
     /// Sends `bytes`: written at once if nothing is queued, the rest queued in `output` for EPOLLOUT.
     public func send(_ bytes: UnsafeRawBufferPointer) {
+        loop.assertInLoopThread()
         guard state == .open else { return }
         var written = 0
         if output == nil {
@@ -129,8 +128,10 @@ public final class TCPConnection: EventHandler {
             output = queue
             // PITFALL: EPOLLOUT is armed only now, while output waits: armed all the time, a
             // level-triggered loop would wake for every connection with room in its send buffer,
-            // which is nearly always all of them. And reading stops until the peer takes its bytes.
-            // Guarded by: the ladder's never-reader and slow-reader (make check 3).
+            // which is nearly always all of them, and burn a core while idle.
+            // Guarded by: the ladder's fd-limit, whose CPU check sees that spin (make check 3).
+            // Reading stops until the peer takes its bytes (backpressure).
+            // Guarded by: the ladder's never-reader (make check 3).
             setInterest(.writable)
         }
     }
@@ -151,24 +152,16 @@ public final class TCPConnection: EventHandler {
         }
         loop.pool.recycle(queue)
         output = nil
-        if state == .closing {
-            handleClose()                       // everything owed to a half-closed peer is out
-        } else {
-            setInterest(.readable)
-        }
+        setInterest(.readable)
     }
 
-    /// The peer sent FIN. It may still be reading (a half-close, shutdown(SHUT_WR)), so what we owe it
-    /// goes out first.
-    /// PITFALL: closing at once would drop the echo a half-closed client is waiting for.
-    /// Guarded by: the ladder's half-close (make check 3).
+    /// The peer sent FIN. It may still be reading (a half-close, shutdown(SHUT_WR)) and waiting for
+    /// the rest of its echo.
+    /// PITFALL: closing on end of stream while output is queued drops that echo. Here it cannot happen:
+    /// reading stops while output is pending, so end of stream is only read once everything owed is out.
+    /// Guarded by: the ladder's half-close (make check 3), which fails if reading goes on meanwhile.
     private func handlePeerClosed() {
-        if output == nil {
-            handleClose()
-        } else {
-            state = .closing
-            setInterest(.writable)
-        }
+        handleClose()
     }
 
     private func handleError(_ error: any Error) {
@@ -182,6 +175,7 @@ public final class TCPConnection: EventHandler {
     /// wakeup; the state check makes the second call do nothing, so the fd is closed exactly once.
     /// Guarded by: Tests/v0.N/EventLoopTests.swift "a connection closes exactly once".
     public func handleClose() {
+        loop.assertInLoopThread()
         guard state != .closed else { return }
         state = .closed
         loop.unregister(fd: fd)

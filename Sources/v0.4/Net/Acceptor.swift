@@ -32,6 +32,7 @@ final class Acceptor: EventHandler {
     /// while connections are still waiting. Level-triggered mode does not, but one wakeup for a burst of
     /// connections is cheaper than one each.
     func handleEvent(_ events: UInt32) {
+        server.loop.assertInLoopThread()
         while true {
             var peer: SocketAddress?
             do {
@@ -66,7 +67,9 @@ final class Acceptor: EventHandler {
         // backlog, so an empty backlog looks like more work. Stop here, or this loop spins.
         guard accepted else { return false }
         shedCount += 1
-        log("out of file descriptors (\(errnoName(error.errno))): closed a connection from \(peer.map(String.init(describing:)) ?? "?") at once")
+        if shedCount == 1 || shedCount % 100 == 0 {     // a storm sheds hundreds: say so, not each one
+            log("out of file descriptors (\(errnoName(error.errno))): closed a connection from \(peer.map(String.init(describing:)) ?? "?") at once (\(shedCount) so far)")
+        }
         return true
     }
 

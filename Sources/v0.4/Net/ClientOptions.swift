@@ -32,6 +32,9 @@ public struct ClientOptions {
             plan.payloadSize = try flags.int("--size", default: 64, in: 0...maxFrame)
             plan.requests = try flags.int("--requests", default: 1000, in: 1...100_000_000)
             let seconds = try flags.int("--duration", default: 0, in: 0...3600)
+            if seconds > 0 && flags.string("--requests", default: "") != "" {
+                throw UsageError(description: "--requests and --duration exclude each other")
+            }
             if seconds > 0 {
                 plan.duration = .seconds(seconds)
                 plan.requests = nil

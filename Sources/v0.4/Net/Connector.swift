@@ -5,7 +5,7 @@ import Glibc
 /// Starts a connection without blocking the loop (muduo's Connector), and tells its TCPClient how it
 /// ended:
 ///
-///     socket(SOCK_NONBLOCK) ─► connect() ─► done at once (loopback can) ─────────────► connected(socket)
+///     socket(SOCK_NONBLOCK) ─► connect() ─► done at once (allowed; Linux TCP never does) ─► connected
 ///                                  └─► EINPROGRESS: watch for writable ─► EPOLLOUT (or ERR/HUP)
 ///                                                  getsockopt(SO_ERROR) ─► 0 ─────────► connected(socket)
 ///                                                                       └► ECONNREFUSED ► connectFailed
@@ -56,6 +56,7 @@ final class Connector: EventHandler {
     /// The handshake is over, one way or the other.
     func handleEvent(_ events: UInt32) {
         loop.unregister(fd: fd)
+        fd = -1
         guard let socket = socket.take() else { return }
         let err: CInt
         do {

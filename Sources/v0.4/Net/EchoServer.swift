@@ -51,8 +51,8 @@ public final class EchoServer: ConnectionOwner {
         do {
             try loop.register(connection, fd: connection.fd, interest: .readable)
         } catch {
+            // Never registered, so never counted: its socket closes when `connection` goes away.
             log("client \(name) dropped: \(error)")
-            connection.handleClose()
             return nil
         }
         connectionCount += 1

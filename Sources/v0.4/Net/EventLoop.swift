@@ -20,7 +20,7 @@ import Glibc
 /// Guarded by: Tests/v0.N/EventLoopTests.swift "a stale event for a reused fd is dropped".
 ///
 /// Owns the epoll fd and, through the table, keeps each registered handler alive until it is
-/// unregistered. Loop thread only: every method asserts it.
+/// unregistered. Loop thread only: the methods that change or run it assert it.
 public final class EventLoop {
     private struct Registration {
         let handler: any EventHandler
@@ -89,6 +89,7 @@ public final class EventLoop {
 
     /// Dispatches events until `stop()` is called.
     public func run() {
+        assertInLoopThread()
         running = true
         while running {
             runOnce(timeout: -1)
@@ -130,7 +131,8 @@ public final class EventLoop {
 
     /// epoll_wait's timeout: `limit`, shortened so that the wait ends when the next timer is due.
     private func timeoutUntilNextTimer(atMost limit: CInt) -> CInt {
-        guard let next = timers.map(\.deadline).min() else { return limit }
+        guard var next = timers.first?.deadline else { return limit }
+        for timer in timers where timer.deadline < next { next = timer.deadline }
         let (seconds, attoseconds) = max(.zero, next - ContinuousClock.now).components
         let milliseconds = CInt(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
         return limit < 0 ? milliseconds : min(limit, milliseconds)

@@ -142,10 +142,12 @@ public final class LoadClient {
             }
         }
 
-        /// Writes request number `n` into the first bytes of the payload.
+        /// Writes request number `n` into the first bytes of the payload (its low-order bytes, if the
+        /// payload is shorter than 8 bytes).
         private func stamp(_ n: Int) {
+            let count = min(8, payload.count)
             withUnsafeBytes(of: UInt64(n).bigEndian) { number in
-                for i in 0..<min(8, payload.count) { payload[i] = number[i] }
+                for i in 0..<count { payload[i] = number[8 - count + i] }
             }
         }
 

@@ -43,7 +43,9 @@ public struct Socket: ~Copyable {
     /// Blocks until the TCP handshake with `address` is done.
     public static func connect(to address: SocketAddress) throws -> Socket {
         let socket = Socket(fd: try sysSocket(AF_INET, CInt(SOCK_STREAM.rawValue)))
-        _ = try sysConnect(socket.fd, address)   // blocking: true, or it threw
+        // Blocking: true, or it threw. (False only if a signal interrupted it: the handshake then goes
+        // on in the kernel, and on Linux the first write waits for it.)
+        _ = try sysConnect(socket.fd, address)
         return socket
     }
 

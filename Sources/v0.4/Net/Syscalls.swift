@@ -98,7 +98,8 @@ func sysAccept(_ fd: CInt) throws -> (CInt, sockaddr_storage)? {
 /// connect(2). On a blocking socket it returns once the handshake is done (true), or throws
 /// (ECONNREFUSED, ...). On a non-blocking socket it usually returns false at once: EINPROGRESS, the
 /// handshake goes on in the kernel, and the socket becomes writable when it ends. Its result is then
-/// read with sysSocketError. (Over loopback a non-blocking connect may also succeed at once: true.)
+/// read with sysSocketError. (It may also succeed at once, true; Linux TCP does not, but the caller
+/// must handle it.)
 /// EINTR is NOT retried: a connect interrupted by a signal keeps going in the kernel, and calling it
 /// again fails with EALREADY; treated like EINPROGRESS, it is waited for the same way.
 func sysConnect(_ fd: CInt, _ address: SocketAddress) throws -> Bool {

@@ -43,6 +43,8 @@ public final class TCPClient: ConnectionOwner {
     public private(set) var connection: TCPConnection?
     private var connector: Connector?
     private var failedAttempts = 0
+    /// Counts connect() calls, so a retry timer left over from an earlier one does nothing.
+    private var generation = 0
     /// Bytes sent before the connection was up. nil whenever there are none.
     private var queued: IOBuffer?
 
@@ -67,11 +69,13 @@ public final class TCPClient: ConnectionOwner {
         guard state == .idle || state == .closed else { return }
         state = .connecting
         failedAttempts = 0
+        generation += 1
         attempt()
     }
 
-    /// Sends `bytes` now if connected, or queues them until the connection is up.
+    /// Sends `bytes` now if connected, or queues them until the connection is up. Loop thread only.
     public func send(_ bytes: UnsafeRawBufferPointer) {
+        loop.assertInLoopThread()
         if let connection, state == .connected {
             connection.send(bytes)
             return
@@ -81,8 +85,9 @@ public final class TCPClient: ConnectionOwner {
         queued = queue
     }
 
-    /// Closes the connection, or stops connecting. onClosed follows.
+    /// Closes the connection, or stops connecting. onClosed follows. Loop thread only.
     public func disconnect() {
+        loop.assertInLoopThread()
         if let connection {
             connection.handleClose()
         } else if state == .connecting {
@@ -110,6 +115,9 @@ public final class TCPClient: ConnectionOwner {
         }
         self.connection = connection
         state = .connected
+        // PITFALL: bytes queued before the connection was up go out before anything onConnected sends,
+        // or the peer sees requests out of order.
+        // Guarded by: Tests/v0.N/TCPClientTests.swift "frames sent before the connection is up go out first, in order".
         if let queued {
             queued.withReadableBytes { connection.send($0) }
             loop.pool.recycle(queued)
@@ -122,12 +130,16 @@ public final class TCPClient: ConnectionOwner {
         connector = nil
         failedAttempts += 1
         onError?(self, error)
-        guard state == .connecting, failedAttempts < backoff.attempts else {
+        guard state == .connecting else { return }      // onError called disconnect(): already finished
+        // PITFALL: retrying forever hides a wrong address or a dead server behind a silent client.
+        // Guarded by: Tests/v0.N/TCPClientTests.swift "a refused connection is reported through the error callback".
+        guard failedAttempts < backoff.attempts else {
             finish()
             return
         }
+        let generation = self.generation
         loop.runAfter(backoff.delay(after: failedAttempts)) { [weak self] in
-            guard let self, self.state == .connecting else { return }
+            guard let self, self.state == .connecting, self.generation == generation else { return }
             self.attempt()
         }
     }
