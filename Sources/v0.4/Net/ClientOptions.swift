@@ -18,14 +18,16 @@ public struct ClientOptions {
     /// Set when any load flag is given: run the load generator instead of a conversation.
     public var load: LoadPlan?
 
+    /// Any of these turns the program into the load generator.
+    static let loadFlags = ["--connections", "--pipeline", "--size", "--requests", "--duration"]
+
     public init(_ arguments: ArraySlice<String>) throws {
-        let flags = try Flags(arguments, valued: ["--host", "--port", "--max-frame", "--connections", "--pipeline", "--size", "--requests", "--duration"], switches: ["--demo"])
+        let flags = try Flags(arguments, valued: Set(["--host", "--port", "--max-frame"] + ClientOptions.loadFlags), switches: ["--demo"])
         address = try flags.address()
         demo = flags.has("--demo")
         messages = flags.words
         maxFrame = try flags.maxFrame()
-        let loadFlags = ["--connections", "--pipeline", "--size", "--requests", "--duration"]
-        if loadFlags.contains(where: { flags.string($0, default: "") != "" }) {
+        if ClientOptions.loadFlags.contains(where: { flags.string($0, default: "") != "" }) {
             var plan = LoadPlan()
             plan.connections = try flags.int("--connections", default: 1, in: 1...20_000)
             plan.pipeline = try flags.int("--pipeline", default: 1, in: 1...1024)
