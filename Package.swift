@@ -11,7 +11,7 @@ var targets: [Target] = [
     // Glibc does not export epoll, eventfd, timerfd or signalfd to Swift; this header does.
     .target(name: "CLinux", path: "Sources/CLinux"),
     // Stage-independent tooling: the conformance ladder (library + `checker` command).
-    .target(name: "Conformance", path: "Sources/Conformance"),
+    .target(name: "Conformance", dependencies: ["CLinux"], path: "Sources/Conformance"),
     .executableTarget(name: "checker", dependencies: ["Conformance"], path: "Sources/checker"),
     .testTarget(name: "Ladder", dependencies: ["Conformance"], path: "Tests/Ladder"),
 ]

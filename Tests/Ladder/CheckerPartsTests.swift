@@ -1,5 +1,6 @@
 // CheckerPartsTests.swift: the checker's own pieces, without a server: frames, addresses, flags, report.
 import Conformance
+import Glibc
 import Testing
 
 @Suite struct CheckerPartsTests {
@@ -38,5 +39,17 @@ import Testing
         let ids = Ladder.behaviours.map(\.id)
         #expect(Set(ids).count == ids.count)
         for stage in 1...Ladder.lastStage { #expect(Ladder.behaviours.contains { $0.stage == stage }) }
+    }
+
+    @Test("a spawned server inherits no descriptor")
+    func spawnedChildInheritsNothing() throws {
+        let leaky = open("/dev/null", O_RDONLY)              // no O_CLOEXEC: a child would inherit it
+        try #require(leaky > 2)
+        defer { _ = close(leaky) }
+        let result = try runCommand("ls /proc/self/fd")
+        // 0, 1, 2, and the directory ls itself opened to list them.
+        #expect(result.status == .exited(0))
+        #expect(!result.lines.contains(String(leaky)), "the child inherited fd \(leaky): \(result.lines)")
+        #expect(result.lines.count <= 4, "\(result.lines)")
     }
 }

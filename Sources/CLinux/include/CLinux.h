@@ -13,4 +13,10 @@
 // built without it. The function is in every glibc since 2.10; this line only makes it visible.
 int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 
+#include <spawn.h>
+
+// The same for posix_spawn_file_actions_addclosefrom_np (glibc 2.34): the spawned child closes every
+// descriptor from `from` up, so it inherits none the parent forgot to mark close-on-exec.
+int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+
 #endif
