@@ -14,6 +14,12 @@ var targets: [Target] = [
     .target(name: "Conformance", dependencies: ["CLinux"], path: "Sources/Conformance"),
     .executableTarget(name: "checker", dependencies: ["Conformance"], path: "Sources/checker"),
     .testTarget(name: "Ladder", dependencies: ["Conformance"], path: "Tests/Ladder"),
+    // Stage-independent benchmarking: the load generator (library + `loadgen`), `bench` for the
+    // make targets, and the C reference server every stage is compared with.
+    .target(name: "Bench", dependencies: ["CLinux", "Conformance"], path: "Sources/Bench"),
+    .executableTarget(name: "loadgen", dependencies: ["Bench"], path: "Sources/loadgen"),
+    .executableTarget(name: "bench", dependencies: ["Bench"], path: "Sources/bench"),
+    .executableTarget(name: "c-echo-server", path: "Sources/c-echo-server"),
 ]
 
 for n in stages {
@@ -31,7 +37,9 @@ for n in stages {
         .executable(name: "\(v)-client", targets: ["\(v)-client"]),
     ]
 }
-products.append(.executable(name: "checker", targets: ["checker"]))
+for tool in ["checker", "loadgen", "bench", "c-echo-server"] {
+    products.append(.executable(name: tool, targets: [tool]))
+}
 
 let package = Package(
     name: "workbook",

@@ -23,7 +23,7 @@ public struct Deadline: Sendable {
 
     /// The time left in whole milliseconds for poll(2), rounded up so that a wait never ends just
     /// before the deadline and spins through a zero timeout, and capped at `cap` if one is given.
-    func pollTimeout(cap: Duration? = nil) -> CInt {
+    package func pollTimeout(cap: Duration? = nil) -> CInt {
         let wait = min(remaining, cap ?? remaining)
         let (seconds, attoseconds) = wait.components
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
@@ -33,7 +33,7 @@ public struct Deadline: Sendable {
 
 extension Duration {
     /// `12 ms` or `1.5 s`: how messages show a duration.
-    var readable: String {
+    package var readable: String {
         let (whole, atto) = components
         let milliseconds = whole * 1000 + atto / 1_000_000_000_000_000
         if milliseconds < 1000 { return "\(milliseconds) ms" }

@@ -6,15 +6,15 @@ import Glibc
 ///
 /// A failed read (the process has exited, so /proc/PID is gone) is a CheckFailure that says so;
 /// the runner then also reports the server's exit status.
-enum ProcessStats {
+package enum ProcessStats {
     /// How many fds the process has open: the entries of /proc/PID/fd (listener, epoll, clients...).
-    static func openFileCount(of pid: pid_t) throws -> Int {
+    package static func openFileCount(of pid: pid_t) throws -> Int {
         try read("/proc/\(pid)/fd") { try sysListDirectory($0).count }
     }
 
     /// User plus system CPU time used so far: fields 14 and 15 (utime, stime) of /proc/PID/stat, in
     /// clock ticks (10 ms each on most machines, so only differences over 100s of ms mean much).
-    static func cpuTime(of pid: pid_t) throws -> Duration {
+    package static func cpuTime(of pid: pid_t) throws -> Duration {
         let stat = try read("/proc/\(pid)/stat") { String(decoding: try sysReadSmallFile($0), as: UTF8.self) }
         // "pid (comm) state ppid ...": comm may hold spaces and ')', so count fields after the last ')'.
         // Field 3 (state) is then index 0, so field 14 (utime) is index 11 and 15 (stime) index 12.
@@ -27,7 +27,7 @@ enum ProcessStats {
     }
 
     /// Resident memory in bytes: the `VmRSS:   1234 kB` line of /proc/PID/status.
-    static func residentBytes(of pid: pid_t) throws -> Int {
+    package static func residentBytes(of pid: pid_t) throws -> Int {
         let status = try read("/proc/\(pid)/status") { String(decoding: try sysReadSmallFile($0), as: UTF8.self) }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -48,7 +48,7 @@ enum ProcessStats {
 }
 
 /// `5.1 MiB`: how messages show a memory size.
-func mebibytes(_ bytes: Int) -> String {
+package func mebibytes(_ bytes: Int) -> String {
     let tenths = bytes * 10 / (1 << 20)
     return "\(tenths / 10).\(abs(tenths % 10)) MiB"
 }

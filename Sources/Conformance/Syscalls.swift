@@ -11,7 +11,7 @@ import Glibc
 /// socket(2) for a TCP/IPv4 client. SOCK_NONBLOCK because every wait goes through poll(2) with a
 /// deadline; SOCK_CLOEXEC so that a server spawned meanwhile (tests run in parallel) does not inherit
 /// the checker's connections and keep them open after the checker closes them.
-func sysSocketTCP() throws -> CInt {
+package func sysSocketTCP() throws -> CInt {
     let fd = Glibc.socket(AF_INET, CInt(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
     if fd < 0 { throw SystemError(call: "socket", errno: errno) }
     return fd
@@ -21,7 +21,7 @@ func sysSocketTCP() throws -> CInt {
 /// is in progress (EINPROGRESS: wait for POLLOUT, then read SO_ERROR with `sysSocketError`).
 /// EINTR also means "in progress": a connect that was interrupted carries on in the kernel, and
 /// calling connect again would fail with EALREADY.
-func sysConnect(_ fd: CInt, to address: in_addr, port: UInt16) throws -> Bool {
+package func sysConnect(_ fd: CInt, to address: in_addr, port: UInt16) throws -> Bool {
     var sin = sockaddr_in()
     sin.sin_family = sa_family_t(AF_INET)
     sin.sin_port = port.bigEndian            // network byte order, like every field on the wire
@@ -39,7 +39,7 @@ func sysConnect(_ fd: CInt, to address: in_addr, port: UInt16) throws -> Bool {
 
 /// getsockopt(SO_ERROR): the outcome of a non-blocking connect once poll reports POLLOUT
 /// (0 = connected, else the errno the connect failed with, e.g. ECONNREFUSED).
-func sysSocketError(_ fd: CInt) throws -> CInt {
+package func sysSocketError(_ fd: CInt) throws -> CInt {
     var value: CInt = 0
     var length = socklen_t(MemoryLayout<CInt>.size)
     if Glibc.getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length) != 0 {
@@ -50,7 +50,7 @@ func sysSocketError(_ fd: CInt) throws -> CInt {
 
 /// setsockopt(TCP_NODELAY): send each small write at once instead of letting Nagle's algorithm
 /// gather them, so that one send(2) per byte really puts one byte per segment on the wire.
-func sysSetNoDelay(_ fd: CInt) throws {
+package func sysSetNoDelay(_ fd: CInt) throws {
     var on: CInt = 1
     if Glibc.setsockopt(fd, CInt(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<CInt>.size)) != 0 {
         throw SystemError(call: "setsockopt(TCP_NODELAY)", errno: errno)
@@ -67,7 +67,7 @@ func sysShutdownWrite(_ fd: CInt) throws {
 /// send(2) with MSG_NOSIGNAL. Returns bytes sent (may be fewer than asked), or nil if the socket
 /// buffer is full (EAGAIN). MSG_NOSIGNAL turns "peer has closed" into EPIPE instead of SIGPIPE,
 /// which would kill the checker: a server that hangs up on us must give a FAIL line, not a crash.
-func sysSend(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) throws -> Int? {
+package func sysSend(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) throws -> Int? {
     while true {
         let n = Glibc.send(fd, bytes.baseAddress, bytes.count, CInt(MSG_NOSIGNAL))
         if n >= 0 { return n }
@@ -91,7 +91,7 @@ func sysSetLingerZero(_ fd: CInt) throws {
 
 /// read(2). Returns bytes read (0 = end of stream), or nil if a non-blocking fd has nothing to read
 /// (EAGAIN). Retries EINTR.
-func sysRead(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
+package func sysRead(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
     while true {
         let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
         if n >= 0 { return n }
@@ -140,12 +140,12 @@ func sysPoll(_ entries: inout [pollfd], timeoutMilliseconds: CInt) throws -> Int
 
 /// close(2). Errors are ignored on purpose: on Linux the fd is released even when close reports
 /// EINTR or EIO, so retrying could close an fd another thread has just been given.
-func sysClose(_ fd: CInt) {
+package func sysClose(_ fd: CInt) {
     _ = Glibc.close(fd)
 }
 
 /// fcntl(F_SETFL, O_NONBLOCK).
-func sysSetNonBlocking(_ fd: CInt) throws {
+package func sysSetNonBlocking(_ fd: CInt) throws {
     let flags = Glibc.fcntl(fd, F_GETFL)
     if flags < 0 { throw SystemError(call: "fcntl(F_GETFL)", errno: errno) }
     if Glibc.fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 { throw SystemError(call: "fcntl(F_SETFL)", errno: errno) }
@@ -219,7 +219,7 @@ func sysReap(_ pid: pid_t) throws {
 }
 
 /// nanosleep(2) for `duration`, resuming after EINTR with the time that was left.
-func sysSleep(_ duration: Duration) {
+package func sysSleep(_ duration: Duration) {
     let (seconds, attoseconds) = duration.components
     var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
     var remaining = timespec()
@@ -232,7 +232,7 @@ func sysSleep(_ duration: Duration) {
 
 /// The names in directory `path` (without "." and ".."): opendir, readdir until NULL, closedir.
 /// For /proc/PID/fd, where each name is one open fd of that process.
-func sysListDirectory(_ path: String) throws -> [String] {
+package func sysListDirectory(_ path: String) throws -> [String] {
     guard let directory = Glibc.opendir(path) else { throw SystemError(call: "opendir(\(path))", errno: errno) }
     defer { Glibc.closedir(directory) }
     var names: [String] = []
@@ -245,7 +245,7 @@ func sysListDirectory(_ path: String) throws -> [String] {
 
 /// The whole of a small file such as /proc/PID/stat, at most `limit` bytes. /proc files have no
 /// size (stat says 0), so they are read until end of file.
-func sysReadSmallFile(_ path: String, limit: Int = 64 * 1024) throws -> [UInt8] {
+package func sysReadSmallFile(_ path: String, limit: Int = 64 * 1024) throws -> [UInt8] {
     let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
     if fd < 0 { throw SystemError(call: "open(\(path))", errno: errno) }
     defer { sysClose(fd) }
@@ -261,7 +261,7 @@ func sysReadSmallFile(_ path: String, limit: Int = 64 * 1024) throws -> [UInt8] 
 
 /// sysconf(_SC_CLK_TCK): the unit of the CPU times in /proc/PID/stat ("clock ticks", 100 a second on
 /// nearly every Linux, but that is not promised).
-func sysClockTicksPerSecond() -> Int {
+package func sysClockTicksPerSecond() -> Int {
     let ticks = Glibc.sysconf(CInt(_SC_CLK_TCK))
     return ticks > 0 ? ticks : 100
 }
@@ -270,7 +270,7 @@ func sysClockTicksPerSecond() -> Int {
 
 /// inet_pton(AF_INET): a dotted IPv4 address ("127.0.0.1") as the kernel wants it, or nil if `host`
 /// is not one. No name lookup: the checker talks to loopback addresses a server printed.
-func sysParseIPv4(_ host: String) -> in_addr? {
+package func sysParseIPv4(_ host: String) -> in_addr? {
     var address = in_addr()
     return Glibc.inet_pton(AF_INET, host, &address) == 1 ? address : nil
 }

@@ -6,6 +6,11 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
     public let call: String
     public let errno: CInt
 
+    package init(call: String, errno: CInt) {
+        self.call = call
+        self.errno = errno
+    }
+
     /// For example `connect: ECONNREFUSED (Connection refused)`.
     public var description: String { "\(call): \(errnoName(errno))" }
 }

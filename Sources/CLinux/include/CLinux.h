@@ -19,4 +19,10 @@ int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 // descriptor from `from` up, so it inherits none the parent forgot to mark close-on-exec.
 int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
+#include <sched.h>
+
+// The same for sched_setaffinity (a GNU extension): `make bench` pins the server and the load
+// generator to different CPUs, so that their placement is the same in every run.
+int sched_setaffinity(pid_t pid, size_t cpusetsize, const cpu_set_t *mask);
+
 #endif

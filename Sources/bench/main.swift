@@ -1,0 +1,120 @@
+// main.swift: `bench`, what `make bench`, `make bench-conns` and `make bench-instr` run.
+//   bench table [N ...]   the load table for stages N... (default: all built) and the C reference
+//   bench conns N         idle connections held by stage N (and the C reference), memory per connection
+//   bench instr N         user-space instructions per round trip of stage N and the C reference (callgrind)
+// Exit status: 0 when the figures were measured, 1 when a server could not be measured, 2 for a bad command line.
+import Bench
+import Conformance
+import Glibc
+
+let usage = """
+usage: bench table [N ...] [--seconds 2] [--rounds 3] [--out FILE] [--toolchain TEXT]
+       bench conns N [--connections 10200]
+       bench instr N [--requests 200]
+"""
+
+func fail(_ message: String, status: Int32) -> Never {
+    var line = "bench: \(message)\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    exit(status)
+}
+
+/// Writes a line with write(2), at once: progress must show while a long run goes on, and print's
+/// stdout into a pipe (make, tee) is block-buffered.
+func say(_ line: String) { writeAll(1, line + "\n") }
+
+func writeAll(_ fd: CInt, _ text: String) {
+    var text = text
+    text.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n <= 0 { break }
+            offset += n
+        }
+    }
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let command = arguments.first, ["table", "conns", "instr"].contains(command) else {
+    fail("say what to run (\(usage))", status: 2)
+}
+let flags: Flags
+let stages: [Int]
+do {
+    flags = try Flags(Array(arguments.dropFirst()), known: ["seconds", "rounds", "out", "toolchain", "connections", "requests"])
+    stages = try flags.positionals.map { word in
+        guard let n = Int(word), n >= 1 else { throw FlagError("a stage is a number, not \(word)") }
+        return n
+    }
+    if command != "table" && stages.count != 1 { throw FlagError("bench \(command) takes one stage number") }
+} catch {
+    fail("\(error)\n\(usage)", status: 2)
+}
+
+let logDirectory = ".build/bench"
+let machine = Machine.current()
+
+do {
+    // Every child inherits the raised limit: the servers get their hard limit too.
+    try sysRaiseFileLimitToHard()
+    switch command {
+    case "table":
+        var settings = BenchSettings()
+        settings.measure = try flags.seconds("seconds", default: .seconds(2), range: 0.2...60)
+        settings.rounds = try flags.int("rounds", default: 3, range: 1...9)
+        var chosen = stages
+        if chosen.isEmpty {
+            chosen = (1...99).filter { BenchTarget.builtStage($0) }
+        }
+        let targets = try [BenchTarget.reference()] + chosen.map { try BenchTarget.stage($0) }
+        say("bench: \(machine.line)")
+        say("bench: \(targets.map(\.name).joined(separator: ", ")); \(settings.rounds) rounds of \(BenchLoad.standard.count) loads each")
+        let run = BenchRun(targets: targets, settings: settings)
+        try run.run(progress: say)
+        let commands = [CommandLine.arguments.joined(separator: " ")]
+            + targets.map { $0.command(logDirectory: logDirectory).replacing("{port}", with: "0") }
+        let table = run.markdown(commands: commands, toolchain: flags.string("toolchain") ?? "")
+        say("")
+        say(table)
+        if let out = flags.string("out") {
+            try writeFile(out, table)
+            say("bench: written to \(out)")
+        }
+    case "conns":
+        let (soft, hard) = sysFileLimit()
+        let wanted = try flags.int("connections", default: 10_200, range: 1...1_000_000)
+        // The generator needs a few fds of its own (epoll, stdio, the /proc reads).
+        let most = hard - 64
+        say("bench: \(machine.line); fd limit soft \(soft), hard \(hard) (soft raised to hard for this run and its servers)")
+        for target in try [BenchTarget.stage(stages[0]), BenchTarget.reference()] {
+            for count in [min(wanted, most), most] where count > 0 {
+                let result = try ConnectionCapacity.measure(target, connections: count, logDirectory: logDirectory)
+                say("\(target.name): \(result.line)")
+                for error in result.errors { say("  seen: \(error)") }
+                if count == most { break }
+            }
+        }
+    default:   // instr
+        let requests = try flags.int("requests", default: 200, range: 10...100_000)
+        say("bench: \(machine.line); valgrind --tool=callgrind, 50 connections, 64 B ping-pong, 100 warm-up round trips each, then \(requests) counted")
+        var counts: [(String, Double)] = []
+        for target in try [BenchTarget.stage(stages[0]), BenchTarget.reference()] {
+            let result = try InstructionCount.measure(target, requestsPerConnection: requests, logDirectory: logDirectory)
+            say("\(target.name): \(grouped(Int(result.roundTrips))) round trips, \(grouped(Int(result.instructions))) instructions: \(decimal(result.instructionsPerRoundTrip, places: 1)) per round trip" + (result.errors > 0 ? " (\(result.errors) errors)" : ""))
+            counts.append((target.name, result.instructionsPerRoundTrip))
+        }
+        if counts.count == 2, counts[1].1 > 0 {
+            say("bench: \(counts[0].0) / C reference = \(decimal(counts[0].1 / counts[1].1, places: 2))x")
+        }
+    }
+} catch {
+    fail("\(error)", status: 1)
+}
+
+func writeFile(_ path: String, _ text: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw CheckFailure("cannot write \(path): \(errnoName(errno))") }
+    defer { close(fd) }
+    writeAll(fd, text)
+}
