@@ -20,7 +20,8 @@ public enum InstructionCount {
                                logDirectory: String) throws -> InstructionResult {
         let dumps = logDirectory + "/callgrind-" + target.name.replacing(" ", with: "-")
         _ = mkdir(logDirectory, 0o755)
-        _ = try runCommand("rm -rf \(shellQuoted(dumps)) && mkdir -p \(shellQuoted(dumps))")
+        _ = mkdir(dumps, 0o755)
+        for file in try sysListDirectory(dumps) { _ = unlink(dumps + "/" + file) }   // an earlier run's dumps
         let prefix = "valgrind --tool=callgrind --callgrind-out-file=\(shellQuoted(dumps))/callgrind.out "
         let server = try target.start(logDirectory: logDirectory, prefix: prefix, readyTimeout: .seconds(60))
         defer { server.stop() }

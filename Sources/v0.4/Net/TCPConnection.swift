@@ -25,8 +25,12 @@ public final class TCPConnection: EventHandler {
     private var socket: Socket?
     public let fd: CInt
     public let peer: String
-    private unowned let loop: EventLoop
-    private unowned let owner: any ConnectionOwner
+    // unowned(unsafe): the loop and the owner outlive every connection (they hold it, through the
+    // loop's table), so the reference needs no check. Plain `unowned` checks the object is alive on
+    // every use, an atomic retain and release each time: on the echo path that was 240 of about 780
+    // instructions per round trip (make bench-instr 3).
+    private unowned(unsafe) let loop: EventLoop
+    private unowned(unsafe) let owner: any ConnectionOwner
     /// The start of a frame whose end has not arrived yet. nil whenever there is none.
     private(set) var input: IOBuffer?
     /// Bytes the kernel would not take yet. nil whenever there are none.
