@@ -10,7 +10,7 @@ LATEST  := $(lastword $(STAGES))
 
 # `make stage 2`: make reads "2" as a second goal. Take it as N, and give it an empty recipe so make
 # does not go looking for a file called "2".
-COMMANDS := stage server client diff test check fuzz bench e2e
+COMMANDS := stage server client diff test check fuzz bench bench-conns bench-instr e2e
 ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
   ifneq ($(word 2,$(MAKECMDGOALS)),)
     N ?= $(word 2,$(MAKECMDGOALS))
@@ -22,7 +22,7 @@ endif
 need-stage = @if [ -z "$(N)" ] || [ ! -d "Sources/v0.$(N)" ]; then \
 	echo "usage: make $@ N   (N is a stage: $(STAGES))" >&2; exit 2; fi
 
-.PHONY: help stage server client diff test check fuzz sanitize bench e2e clean
+.PHONY: help stage server client diff test check fuzz sanitize bench bench-conns bench-instr e2e clean
 
 help:
 	@echo "The workbook: a network server in Swift, built in stages v0.1..v0.$(LATEST)."
@@ -37,7 +37,11 @@ help:
 	@echo "  make check N SERVER=\"cmd\" the same ladder against your own server command"
 	@echo "  make fuzz [N]           fuzz stage N's frame decoder and IOBuffer (default: latest; FUZZ_SECONDS=60 each)"
 	@echo "  make sanitize           every test under AddressSanitizer, then under ThreadSanitizer"
-	@echo "  make bench / make e2e   (not built yet: see the stage map in README.md)"
+	@echo "  make bench              every stage and the C reference under the same loads: one table (bench/results.md)"
+	@echo "  make bench N            the same for stage N and the C reference"
+	@echo "  make bench-conns N      how many idle connections stage N holds, and its memory per connection"
+	@echo "  make bench-instr N      stage N's instructions per round trip against the C reference (valgrind)"
+	@echo "  make e2e                (not built yet: see the stage map in README.md)"
 	@echo
 	@echo "Stages here: $(STAGES)"
 
@@ -84,8 +88,22 @@ sanitize:
 	SWIFT_BACKTRACE=enable=no $(SWIFT) test --disable-xctest --sanitize=address --scratch-path .build-asan
 	SWIFT_BACKTRACE=enable=no $(SWIFT) test --disable-xctest --sanitize=thread --scratch-path .build-tsan
 
+# Release builds, the server on CPU 0 and the load on CPU 1; see bench/README.md for reading the table.
 bench:
-	@echo "make bench: not built yet; the load generator and the C reference arrive with the event loop (stage 3)." >&2; exit 1
+ifeq ($(N),)
+	@scripts/bench.sh table
+else
+	$(need-stage)
+	@scripts/bench.sh table $(N)
+endif
+
+bench-conns:
+	$(need-stage)
+	@scripts/bench.sh conns $(N)
+
+bench-instr:
+	$(need-stage)
+	@scripts/bench.sh instr $(N)
 
 e2e:
 	@echo "make e2e: not built yet; it runs the proxy of stage 10." >&2; exit 1

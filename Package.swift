@@ -27,6 +27,7 @@ var targets: [Target] = [
     .executableTarget(name: "loadgen", dependencies: ["Bench"], path: "Sources/loadgen"),
     .executableTarget(name: "bench", dependencies: ["Bench"], path: "Sources/bench"),
     .executableTarget(name: "c-echo-server", path: "Sources/c-echo-server"),
+    .testTarget(name: "BenchTests", dependencies: ["Bench", "Conformance"], path: "Tests/Bench"),
 ]
 
 for n in stages {

@@ -36,8 +36,9 @@ func writeAll(_ fd: CInt, _ text: String) {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.contains("--help") { print(usage); exit(0) }
 guard let command = arguments.first, ["table", "conns", "instr"].contains(command) else {
-    fail("say what to run (\(usage))", status: 2)
+    fail("say what to run: table, conns or instr (bench --help shows how)", status: 2)
 }
 let flags: Flags
 let stages: [Int]
@@ -49,7 +50,7 @@ do {
     }
     if command != "table" && stages.count != 1 { throw FlagError("bench \(command) takes one stage number") }
 } catch {
-    fail("\(error)\n\(usage)", status: 2)
+    fail("\(error) (bench --help shows how)", status: 2)
 }
 
 let logDirectory = ".build/bench"
@@ -72,7 +73,7 @@ do {
         say("bench: \(targets.map(\.name).joined(separator: ", ")); \(settings.rounds) rounds of \(BenchLoad.standard.count) loads each")
         let run = BenchRun(targets: targets, settings: settings)
         try run.run(progress: say)
-        let commands = [CommandLine.arguments.joined(separator: " ")]
+        let commands = [CommandLine.arguments.map { $0.contains(" ") ? shellQuoted($0) : $0 }.joined(separator: " ")]
             + targets.map { $0.command(logDirectory: logDirectory).replacing("{port}", with: "0") }
         let table = run.markdown(commands: commands, toolchain: flags.string("toolchain") ?? "")
         say("")

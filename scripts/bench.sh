@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# bench.sh: what `make bench [N]`, `make bench-conns N` and `make bench-instr N` run: release builds of
+# the bench tool, the C reference and the stages' servers, then one `bench` command.
+#   scripts/bench.sh table        every stage and the C reference; writes bench/results.md
+#   scripts/bench.sh table N      stage N and the C reference (printed only)
+#   scripts/bench.sh conns N | instr N
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SWIFT=${SWIFT:-swift}
+what=$1; shift
+stages=("$@")
+if [ ${#stages[@]} -eq 0 ]; then
+    stages=($(ls -d Sources/v0.* | sed 's|Sources/v0\.||' | sort -n))
+fi
+
+if [ "$what" = instr ] && ! command -v valgrind >/dev/null; then
+    echo "make bench-instr needs valgrind (Debian: apt-get install valgrind)" >&2
+    exit 1
+fi
+
+echo "building (release): bench, c-echo-server, ${stages[*]/#/v0.}-server"
+for product in bench c-echo-server "${stages[@]/#/v0.}"; do
+    case $product in v0.*) product=$product-server ;; esac
+    $SWIFT build -c release --quiet --product "$product"
+done
+
+toolchain=$($SWIFT --version 2>&1 | grep -m1 -o 'Swift version [^ ]*' || true)
+case $what in
+    table)
+        if [ $# -eq 0 ]; then
+            mkdir -p bench
+            exec .build/release/bench table "${stages[@]}" --toolchain "$toolchain, release builds." --out bench/results.md
+        fi
+        exec .build/release/bench table "${stages[@]}" --toolchain "$toolchain, release builds." ;;
+    conns|instr)
+        exec .build/release/bench "$what" "${stages[0]}" ;;
+esac
+echo "bench.sh: unknown command $what" >&2
+exit 2
