@@ -8,6 +8,8 @@ public struct InstructionResult: Sendable {
     public var roundTrips: UInt64 = 0
     public var instructions: UInt64 = 0
     public var errors = 0
+    /// The functions that cost the most, by their own instructions (not their callees'), mangled.
+    public var topFunctions: [(name: String, instructions: UInt64)] = []
     public var instructionsPerRoundTrip: Double { roundTrips > 0 ? Double(instructions) / Double(roundTrips) : 0 }
 }
 
@@ -33,7 +35,12 @@ public enum InstructionCount {
         guard generator.connect() == connections else {
             throw CheckFailure("only \(generator.establishedConnections) of \(connections) connections to \(target.name) under valgrind: \(generator.firstErrors.joined(separator: "; "))")
         }
-        _ = generator.run(requestsPerConnection: warmUpRequests, timeout: .seconds(120))
+        let warmUp = generator.run(requestsPerConnection: warmUpRequests, timeout: .seconds(30))
+        guard warmUp.answeringConnections == connections, warmUp.errors == 0 else {
+            throw CheckFailure("\(target.name) answered \(warmUp.answeringConnections) of \(connections) connections under valgrind"
+                + " (a blocking server serves one at a time), so there is no round-trip figure to compare"
+                + (generator.firstErrors.isEmpty ? "" : ": " + generator.firstErrors.joined(separator: "; ")))
+        }
         try callgrindControl("--zero", pid: server.pid)
         let measured = generator.run(requestsPerConnection: requestsPerConnection, timeout: .seconds(300))
         try callgrindControl("--dump=measured", pid: server.pid)
@@ -42,7 +49,9 @@ public enum InstructionCount {
         var result = InstructionResult()
         result.roundTrips = measured.replies
         result.errors = measured.errors
-        result.instructions = try summaryOfLastDump(in: dumps)
+        let dump = try lastDump(in: dumps)
+        result.instructions = try summary(of: dump)
+        result.topFunctions = Array(selfCosts(of: dump).prefix(12))
         return result
     }
 
@@ -53,16 +62,49 @@ public enum InstructionCount {
         }
     }
 
-    /// The `summary:` line of the newest dump file: the instruction count (Ir) since the last zero.
-    private static func summaryOfLastDump(in directory: String) throws -> UInt64 {
+    /// The dump that `callgrind_control --dump=measured` wrote.
+    private static func lastDump(in directory: String) throws -> String {
         let files = try sysListDirectory(directory).filter { $0.hasPrefix("callgrind.out") }.sorted()
         for file in files.reversed() {
             let text = String(decoding: try sysReadSmallFile(directory + "/" + file, limit: 64 << 20), as: UTF8.self)
-            guard text.contains("measured") else { continue }
-            for line in text.split(separator: "\n") where line.hasPrefix("summary:") || line.hasPrefix("totals:") {
-                if let count = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) }) { return count }
-            }
+            if text.contains("Trigger: dump measured") { return text }
         }
         throw CheckFailure("no callgrind dump marked `measured` in \(directory)")
+    }
+
+    /// The `summary:` line: the instruction count (Ir) since the counters were zeroed.
+    private static func summary(of dump: String) throws -> UInt64 {
+        for line in dump.split(separator: "\n") where line.hasPrefix("summary:") {
+            if let count = line.split(separator: " ").dropFirst().first.flatMap({ UInt64($0) }) { return count }
+        }
+        throw CheckFailure("the callgrind dump has no summary line")
+    }
+
+    /// Each function's own instructions, most first. In callgrind's format, `fn=(id) name` starts a
+    /// function's cost lines (`line cost`); a `calls=` line says the cost line after it is a call's
+    /// inclusive cost, which belongs to the callee, so it is skipped. Names are given once, with
+    /// their id, and by id alone afterwards (`fn=(12)`, or `cfn=(12)` for a callee).
+    static func selfCosts(of dump: String) -> [(name: String, instructions: UInt64)] {
+        var names: [Substring: Substring] = [:]
+        var costs: [Substring: UInt64] = [:]
+        var current: Substring = "?"
+        var skipNext = false
+        for line in dump.split(separator: "\n") {
+            if line.hasPrefix("fn=(") || line.hasPrefix("cfn=(") {
+                let body = line.drop { $0 != "(" }
+                let id = body.prefix { $0 != ")" }
+                let rest = body.drop { $0 != ")" }.dropFirst().drop { $0 == " " }
+                if !rest.isEmpty { names[id] = rest }
+                if line.hasPrefix("fn=") { current = names[id] ?? id }
+            } else if line.hasPrefix("calls=") {
+                skipNext = true
+            } else if let first = line.first, first.isNumber || first == "+" || first == "-" || first == "*" {
+                let fields = line.split(separator: " ")
+                guard fields.count >= 2, let cost = UInt64(fields[1]) else { continue }
+                if skipNext { skipNext = false; continue }
+                costs[current, default: 0] += cost
+            }
+        }
+        return costs.map { (String($0.key), $0.value) }.sorted { $0.instructions > $1.instructions }
     }
 }

@@ -104,6 +104,12 @@ do {
             let result = try InstructionCount.measure(target, requestsPerConnection: requests, logDirectory: logDirectory)
             say("\(target.name): \(grouped(Int(result.roundTrips))) round trips, \(grouped(Int(result.instructions))) instructions: \(decimal(result.instructionsPerRoundTrip, places: 1)) per round trip" + (result.errors > 0 ? " (\(result.errors) errors)" : ""))
             counts.append((target.name, result.instructionsPerRoundTrip))
+            // Where they go: each function's own instructions per round trip, names demangled.
+            let names = demangled(result.topFunctions.map(\.name))
+            for (i, function) in result.topFunctions.enumerated() where result.roundTrips > 0 {
+                let share = Double(function.instructions) / Double(result.roundTrips)
+                if share >= 1 { say("    \(decimal(share, places: 1).leftPadded(to: 7))  \(names[i].prefix(110))") }
+            }
         }
         if counts.count == 2, counts[1].1 > 0 {
             say("bench: \(counts[0].0) / C reference = \(decimal(counts[0].1 / counts[1].1, places: 2))x")
@@ -118,4 +124,17 @@ func writeFile(_ path: String, _ text: String) throws {
     guard fd >= 0 else { throw CheckFailure("cannot write \(path): \(errnoName(errno))") }
     defer { close(fd) }
     writeAll(fd, text)
+}
+
+/// Swift's mangled symbol names as a reader knows them (`swift demangle --simplified`); the names
+/// unchanged if the tool is not there.
+func demangled(_ names: [String]) -> [String] {
+    guard !names.isEmpty, let run = try? runCommand("swift demangle --simplified --compact " + names.map(shellQuoted).joined(separator: " ")),
+          run.status == .exited(0), run.lines.count == names.count else { return names }
+    // A C name comes back with a `$` in front (the tool tried it as a Swift symbol): drop it.
+    return zip(names, run.lines).map { name, line in line == "$" + name ? name : line }
+}
+
+extension String {
+    func leftPadded(to width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
 }
