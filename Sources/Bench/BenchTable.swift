@@ -17,7 +17,7 @@ public struct BenchLoad: Sendable {
 public struct BenchSettings: Sendable {
     public var warmUp: Duration = .milliseconds(500)
     public var measure: Duration = .seconds(2)
-    public var rounds = 3
+    public var rounds = 5
     public var logDirectory = ".build/bench"
     /// Server on CPU 0, generator on CPU 1 (with two CPUs or more). Unpinned, the scheduler may put
     /// both on one core for a while, and a 1-connection ping-pong then runs 3x faster (no cross-core
@@ -93,12 +93,19 @@ extension BenchRun {
         func qps(_ t: Int, _ l: Int?) -> String {
             guard let l else { return "-" }
             let value = median(t, l) { $0.requestsPerSecond }
-            return grouped(Int(value.rounded())) + ratio(value, reference.map { median($0, l) { $0.requestsPerSecond } }, t) + flags(t, l)
+            return grouped(Int(value.rounded())) + ratio(value, reference.map { median($0, l) { $0.requestsPerSecond } }, t) + flags(t, l) + spread(t, l) { $0.requestsPerSecond }
         }
         func mibs(_ t: Int, _ l: Int?) -> String {
             guard let l else { return "-" }
             let value = median(t, l) { $0.mebibytesPerSecond }
-            return grouped(Int(value.rounded())) + ratio(value, reference.map { median($0, l) { $0.mebibytesPerSecond } }, t) + flags(t, l)
+            return grouped(Int(value.rounded())) + ratio(value, reference.map { median($0, l) { $0.mebibytesPerSecond } }, t) + flags(t, l) + spread(t, l) { $0.mebibytesPerSecond }
+        }
+        // `~`: the rounds disagreed by more than a fifth of the median, so read the figure (and its
+        // ratio) loosely; the per-round lines above the table show each value.
+        func spread(_ t: Int, _ l: Int, _ figure: (LoadResult) -> Double) -> String {
+            let values = results[t][l].map(figure)
+            guard let low = values.min(), let high = values.max() else { return "" }
+            return high - low > 0.2 * median(t, l, figure) ? " ~" : ""
         }
         func ratio(_ value: Double, _ base: Double?, _ t: Int) -> String {
             guard let base, base > 0, t != reference else { return "" }
@@ -126,6 +133,9 @@ extension BenchRun {
             let p99 = fifty.map { decimal(median(t, $0) { Double($0.latency.percentile(0.99)) / 1000 }, places: 0) + " us" } ?? "-"
             let cpu = fifty.map { l in decimal(median(t, l) { $0.serverCPU?.seconds ?? 0 }, places: 2) + " s" } ?? "-"
             lines.append("| \(target.name) | \(qps(t, oneConn)) | \(qps(t, fifty)) | \(qps(t, fiveHundred)) | \(p99) | \(mibs(t, bulk)) | \(cpu) |")
+        }
+        if lines.contains(where: { $0.contains(" ~") }) {
+            notes.append("`~`: the rounds of this figure differed by more than 20% of their median (this machine has noisy minutes: the same server's 16 KiB figure came out near 2,100 or near 1,400 MiB/s from one round to the next); the per-round lines printed by `make bench` show each value.")
         }
         let anySaturated = results.joined().joined().contains { $0.generatorSaturated }
         if anySaturated {

@@ -8,7 +8,7 @@ import Conformance
 import Glibc
 
 let usage = """
-usage: bench table [N ...] [--seconds 2] [--rounds 3] [--out FILE] [--toolchain TEXT]
+usage: bench table [N ...] [--seconds 2] [--rounds 5] [--out FILE] [--toolchain TEXT]
        bench conns N [--connections 10200]
        bench instr N [--requests 200]
 """
@@ -63,7 +63,7 @@ do {
     case "table":
         var settings = BenchSettings()
         settings.measure = try flags.seconds("seconds", default: .seconds(2), range: 0.2...60)
-        settings.rounds = try flags.int("rounds", default: 3, range: 1...9)
+        settings.rounds = try flags.int("rounds", default: 5, range: 1...9)
         var chosen = stages
         if chosen.isEmpty {
             chosen = (1...99).filter { BenchTarget.builtStage($0) }
