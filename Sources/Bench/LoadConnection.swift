@@ -58,23 +58,13 @@ final class LoadConnection {
             // The frame in flight is the one stamped nextSendStamp - 1; the template is shared by
             // every connection, so it is stamped again before each send.
             frame.stamp(nextSendStamp - 1)
+            // sysSend: MSG_NOSIGNAL, EINTR retried, EAGAIN as nil (Conformance/Syscalls.swift).
             let sent = try frame.bytes.withUnsafeBytes { all in
-                try sendSome(UnsafeRawBufferPointer(rebasing: all[sendOffset...]))
+                try sysSend(fd, UnsafeRawBufferPointer(rebasing: all[sendOffset...]))
             }
             guard let sent else { return false }
             sendOffset += sent
             if sendOffset == frame.bytes.count { sendOffset = 0 }
-        }
-    }
-
-    private func sendSome(_ bytes: UnsafeRawBufferPointer) throws -> Int? {
-        while true {
-            let n = Glibc.send(fd, bytes.baseAddress, bytes.count, CInt(MSG_NOSIGNAL))
-            if n >= 0 { return n }
-            let err = errno
-            if err == EINTR { continue }
-            if err == EAGAIN || err == EWOULDBLOCK { return nil }
-            throw LoadError.closed(call: "send", errno: err)
         }
     }
 
