@@ -121,14 +121,18 @@ public final class LoadGenerator {
     /// are left unanswered; close() ends them.
     public func run(warmUp: Duration, measure: Duration) -> LoadResult {
         for connection in live { connection.budget = .max }
-        let start = monotonicNanoseconds()
-        let measureStart = start + nanoseconds(warmUp)
-        let end = measureStart + nanoseconds(measure)
+        let measureStart = monotonicNanoseconds() + nanoseconds(warmUp)
+        // The window is `measure` long from the moment recording really began (the loop notices the
+        // warm-up's end a little late), so `elapsed` is never shorter than asked.
+        var end = measureStart + nanoseconds(measure)
         startAll()
         loop(until: { now in
-            if !self.recording && now >= measureStart { self.beginRecording(at: now) }
-            return now >= end
-        }, deadline: end)
+            if !self.recording && now >= measureStart {
+                self.beginRecording(at: now)
+                end = now + nanoseconds(measure)
+            }
+            return self.recording && now >= end
+        }, deadline: { end })
         return endRecording()
     }
 
@@ -139,7 +143,7 @@ public final class LoadGenerator {
         beginRecording(at: monotonicNanoseconds())
         let deadline = monotonicNanoseconds() + nanoseconds(timeout)
         startAll()
-        loop(until: { _ in self.live.allSatisfy { $0.budget == 0 && $0.isIdle } }, deadline: deadline)
+        loop(until: { _ in self.live.allSatisfy { $0.budget == 0 && $0.isIdle } }, deadline: { deadline })
         return endRecording()
     }
 
@@ -177,10 +181,12 @@ public final class LoadGenerator {
     }
 
     /// The event loop: waits, reads, checks, sends, until `done` says so or the deadline passes.
-    private func loop(until done: (UInt64) -> Bool, deadline: UInt64) {
+    private func loop(until done: (UInt64) -> Bool, deadline: () -> UInt64) {
         while true {
             let now = monotonicNanoseconds()
-            if done(now) || now >= deadline { return }
+            if done(now) { return }
+            let deadline = deadline()
+            if now >= deadline { return }
             let waitMilliseconds = CInt(min(100, (deadline - now + 999_999) / 1_000_000))
             let n: Int
             do {
