@@ -1,5 +1,7 @@
 // Flags.swift: the command lines of `loadgen` and `bench`: `--name value` pairs, checked, with one
 // line of error for anything else.
+import Conformance
+import Glibc
 
 /// `--name value` flags in any order. Every flag must be known; values are read with their type.
 package struct Flags {
@@ -40,4 +42,11 @@ package struct Flags {
 package struct FlagError: Error, CustomStringConvertible {
     package let description: String
     package init(_ description: String) { self.description = description }
+}
+
+/// `program: message` on stderr, in one write, then exit: how loadgen and bench end on a bad flag
+/// (status 2) or a server they cannot measure (status 1).
+package func exitWithMessage(_ program: String, _ message: String, status: Int32) -> Never {
+    sysWriteAll(2, Array("\(program): \(message)\n".utf8))
+    exit(status)
 }

@@ -104,7 +104,7 @@ package func sysRead(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) thr
 
 /// write(2) of all of `bytes` to a blocking fd (the checker's own stderr), looping over short
 /// writes. Errors are ignored: this is where error messages go, there is nowhere to report them.
-func sysWriteAll(_ fd: CInt, _ bytes: [UInt8]) {
+package func sysWriteAll(_ fd: CInt, _ bytes: [UInt8]) {
     bytes.withUnsafeBytes { buffer in
         var offset = 0
         while offset < buffer.count {

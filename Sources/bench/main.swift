@@ -13,27 +13,12 @@ usage: bench table [N ...] [--seconds 2] [--rounds 5] [--out FILE] [--toolchain 
        bench instr N [--requests 200]
 """
 
-func fail(_ message: String, status: Int32) -> Never {
-    var line = "bench: \(message)\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-    exit(status)
-}
+func fail(_ message: String, status: Int32) -> Never { exitWithMessage("bench", message, status: status) }
 
 /// Writes a line with write(2), at once: progress must show while a long run goes on, and print's
 /// stdout into a pipe (make, tee) is block-buffered.
-func say(_ line: String) { writeAll(1, line + "\n") }
+func say(_ line: String) { sysWriteAll(1, Array((line + "\n").utf8)) }
 
-func writeAll(_ fd: CInt, _ text: String) {
-    var text = text
-    text.withUTF8 { bytes in
-        var offset = 0
-        while offset < bytes.count {
-            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-            if n <= 0 { break }
-            offset += n
-        }
-    }
-}
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.contains("--help") { print(usage); exit(0) }
@@ -123,7 +108,7 @@ func writeFile(_ path: String, _ text: String) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw CheckFailure("cannot write \(path): \(errnoName(errno))") }
     defer { close(fd) }
-    writeAll(fd, text)
+    sysWriteAll(fd, Array(text.utf8))
 }
 
 /// Swift's mangled symbol names as a reader knows them (`swift demangle --simplified`); the names

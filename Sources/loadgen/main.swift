@@ -7,11 +7,7 @@ import Glibc
 
 let usage = "usage: loadgen --port P [--host 127.0.0.1] [--connections 50] [--pipeline 1] [--size 64] [--duration 2 | --requests N] [--warmup 0.5] [--pid SERVER_PID]"
 
-func fail(_ message: String, status: Int32) -> Never {
-    var line = "loadgen: \(message)\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-    exit(status)
-}
+func fail(_ message: String, status: Int32) -> Never { exitWithMessage("loadgen", message, status: status) }
 
 if CommandLine.arguments.contains("--help") { print(usage); exit(0) }
 
