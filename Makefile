@@ -5,7 +5,7 @@ SHELL   := /bin/bash
 FUZZ_SECONDS ?= 60
 SWIFT   ?= swift
 BIN     := .build/debug
-STAGES  := $(shell ls -d Sources/v0.* 2>/dev/null | sed 's|Sources/v0\.||' | sort -n)
+STAGES  := $(shell scripts/stages.sh)
 LATEST  := $(lastword $(STAGES))
 
 # `make stage 2`: make reads "2" as a second goal. Take it as N, and give it an empty recipe so make
@@ -19,7 +19,7 @@ ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
 endif
 
 # Stops with a usage line unless N names a stage that exists.
-need-stage = @if [ -z "$(N)" ] || [ ! -d "Sources/v0.$(N)" ]; then \
+need-stage = @if [ -z "$(N)" ] || [ -z "$(filter $(N),$(STAGES))" ]; then \
 	echo "usage: make $@ N   (N is a stage: $(STAGES))" >&2; exit 2; fi
 
 .PHONY: help stage server client diff test check fuzz sanitize bench bench-conns bench-instr e2e clean

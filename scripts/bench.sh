@@ -10,7 +10,7 @@ SWIFT=${SWIFT:-swift}
 what=$1; shift
 stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then
-    stages=($(ls -d Sources/v0.* | sed 's|Sources/v0\.||' | sort -n))
+    stages=($(scripts/stages.sh))
 fi
 
 if [ "$what" = instr ] && ! command -v valgrind >/dev/null; then

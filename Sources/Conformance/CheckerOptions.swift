@@ -28,41 +28,29 @@ public struct CheckerOptions: Sendable {
         self.target = target
     }
 
-    /// Parses the arguments after the program name.
+    /// Parses the arguments after the program name (Flags.swift: `--name value` or `--name=value`).
     /// - Throws: UsageError with a one-line reason for a bad or missing flag.
     public init(arguments: [String]) throws {
         self.init(stage: 0, target: nil)
-        var rest = arguments[...]
-        func value(of flag: String) throws -> String {
-            guard let value = rest.popFirst() else { throw UsageError("\(flag) needs a value") }
-            return value
-        }
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--stage":
-                let text = try value(of: flag)
-                guard let n = Int(text.hasPrefix("v0.") ? String(text.dropFirst(3)) : text), n >= 1 else {
-                    throw UsageError("--stage wants a stage number like 2 (or v0.2), not '\(text)'")
-                }
-                stage = n
-            case "--server": target = .command(try value(of: flag))
-            case "--connect":
-                let text = try value(of: flag)
-                guard let address = ServerAddress(text) else { throw UsageError("--connect wants IPV4:PORT like 127.0.0.1:7777, not '\(text)'") }
-                target = .address(address)
-            case "--max-frame":
-                let text = try value(of: flag)
-                // The max-size behaviour holds two frames of this size in memory: keep it sane.
-                guard let bytes = Int(text), bytes >= 1, bytes <= 256 << 20 else {
-                    throw UsageError("--max-frame wants a byte count from 1 to 268435456 (256 MiB), not '\(text)'")
-                }
-                maxFrame = bytes
-            case "--only": only = try value(of: flag).split(separator: ",").map(String.init)
-            case "--list": list = true
-            case "--verbose", "-v": verbose = true
-            default: throw UsageError("unknown flag '\(flag)'; \(CheckerOptions.usage)")
+        let flags = try Flags(arguments.map { $0 == "-v" ? "--verbose" : $0 },
+                              valued: ["stage", "server", "connect", "max-frame", "only"], switches: ["list", "verbose"])
+        if let word = flags.positionals.first { throw UsageError("unexpected argument '\(word)'; \(CheckerOptions.usage)") }
+        list = flags.has("list")
+        verbose = flags.has("verbose")
+        if let text = flags.string("stage") {
+            guard let n = Int(text.hasPrefix("v0.") ? String(text.dropFirst(3)) : text), n >= 1 else {
+                throw UsageError("--stage wants a stage number like 2 (or v0.2), not '\(text)'")
             }
+            stage = n
         }
+        if let command = flags.string("server") { target = .command(command) }
+        if let text = flags.string("connect") {
+            guard let address = ServerAddress(text) else { throw UsageError("--connect wants IPV4:PORT like 127.0.0.1:7777, not '\(text)'") }
+            target = .address(address)
+        }
+        // The max-size behaviour holds two frames of this size in memory: keep it sane.
+        maxFrame = try flags.int("max-frame", default: maxFrame, range: 1...(256 << 20))
+        only = flags.string("only")?.split(separator: ",").map(String.init)
         if list { return }
         guard stage >= 1 else { throw UsageError("--stage N is required; \(CheckerOptions.usage)") }
         guard target != nil else { throw UsageError("--server \"CMD\" or --connect HOST:PORT is required") }
@@ -76,15 +64,4 @@ public struct CheckerOptions: Sendable {
     public var selected: [Behaviour] {
         Ladder.behaviours(upTo: stage).filter { only?.contains($0.id) ?? true }
     }
-}
-
-/// A bad command line; `message` is one line for stderr.
-public struct UsageError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-
-    init(_ message: String) {
-        self.message = message
-    }
-
-    public var description: String { message }
 }

@@ -45,9 +45,4 @@ public enum Report {
     private static func pad(_ text: String, _ width: Int) -> String {
         text + String(repeating: " ", count: max(0, width - text.count))
     }
-
-    /// Prints `checker: <message>` on stderr (print(_:) only writes stdout).
-    public static func printError(_ message: String) {
-        sysWriteAll(2, Array("checker: \(message)\n".utf8))
-    }
 }

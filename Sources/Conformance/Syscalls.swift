@@ -1,9 +1,10 @@
-// Syscalls.swift: the checker's only door to the kernel: one thin wrapper per system call.
+// Syscalls.swift: the tools' door to the kernel (checker, loadgen, bench): one thin wrapper per system call.
 //
 // Every wrapper reads errno on the statement right after the failing call (nothing may run in
 // between that could overwrite it), retries EINTR itself, returns EAGAIN as `nil` (a non-blocking fd
 // that has nothing to do is not an error) and throws SystemError naming the call for everything else.
-// posix_spawn lives in Spawn.swift, which is about the child process, not about one call.
+// posix_spawn lives in Spawn.swift, which is about the child process, not about one call; epoll, clocks
+// and limits in SystemSyscalls.swift.
 import Glibc
 
 // MARK: sockets
@@ -130,7 +131,7 @@ func sysPoll(_ fd: CInt, events: Int16, timeoutMilliseconds: CInt) throws -> Int
 
 /// poll(2) on many fds at once; each entry's revents is filled in. Returns how many entries have
 /// events (0 = timed out). EINTR also returns 0, as in `sysPoll`.
-func sysPoll(_ entries: inout [pollfd], timeoutMilliseconds: CInt) throws -> Int {
+package func sysPoll(_ entries: inout [pollfd], timeoutMilliseconds: CInt) throws -> Int {
     let n = Glibc.poll(&entries, nfds_t(entries.count), timeoutMilliseconds)
     if n >= 0 { return Int(n) }
     let err = errno
@@ -209,7 +210,7 @@ func sysExitStatusIfExited(_ pid: pid_t) throws -> ExitStatus? {
 
 /// waitpid(pid, 0): reap the child, blocking until it has exited. Call it after SIGKILL (or once
 /// `sysExitStatusIfExited` has seen the exit), so that it returns promptly.
-func sysReap(_ pid: pid_t) throws {
+package func sysReap(_ pid: pid_t) throws {
     var status: CInt = 0
     while Glibc.waitpid(pid, &status, 0) < 0 {
         let err = errno
@@ -241,6 +242,15 @@ package func sysListDirectory(_ path: String) throws -> [String] {
         if name != "." && name != ".." { names.append(name) }
     }
     return names
+}
+
+/// readlink(2): where a symbolic link points, such as /proc/self/fd/7 -> `socket:[12345]`; nil if
+/// `path` is not a link (or is gone).
+package func sysReadLink(_ path: String) -> String? {
+    var target = [CChar](repeating: 0, count: 4096)
+    let n = Glibc.readlink(path, &target, target.count - 1)
+    guard n >= 0 else { return nil }
+    return String(decoding: target[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// The whole of a small file such as /proc/PID/stat, at most `limit` bytes. /proc files have no

@@ -3,7 +3,7 @@
 //   bench conns N         idle connections held by stage N (and the C reference), memory per connection
 //   bench instr N         user-space instructions per round trip of stage N and the C reference (callgrind)
 // Exit status: 0 when the figures were measured, 1 when a server could not be measured, 2 for a bad command line.
-import Bench
+import Benchmark
 import Conformance
 import Glibc
 
@@ -28,12 +28,12 @@ guard let command = arguments.first, ["table", "conns", "instr"].contains(comman
 let flags: Flags
 let stages: [Int]
 do {
-    flags = try Flags(Array(arguments.dropFirst()), known: ["seconds", "rounds", "out", "toolchain", "connections", "requests"])
+    flags = try Flags(Array(arguments.dropFirst()), valued: ["seconds", "rounds", "out", "toolchain", "connections", "requests"])
     stages = try flags.positionals.map { word in
-        guard let n = Int(word), n >= 1 else { throw FlagError("a stage is a number, not \(word)") }
+        guard let n = Int(word), n >= 1 else { throw UsageError("a stage is a number, not \(word)") }
         return n
     }
-    if command != "table" && stages.count != 1 { throw FlagError("bench \(command) takes one stage number") }
+    if command != "table" && stages.count != 1 { throw UsageError("bench \(command) takes one stage number") }
 } catch {
     fail("\(error) (bench --help shows how)", status: 2)
 }

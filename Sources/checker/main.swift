@@ -14,7 +14,7 @@ let options: CheckerOptions
 do {
     options = try CheckerOptions(arguments: Array(CommandLine.arguments.dropFirst()))
 } catch {
-    Report.printError("\(error)")
+    printError("checker", "\(error)")
     exit(2)
 }
 
@@ -27,7 +27,7 @@ if options.list {
 do {
     try InterruptGuard.install()
 } catch {
-    Report.printError("\(error)")
+    printError("checker", "\(error)")
     exit(2)
 }
 

@@ -26,6 +26,15 @@ import Testing
         #expect(throws: UsageError.self) { try CheckerOptions(arguments: ["--stage", "1", "--server", "s", "--only", "frame-oversize"]) }
         #expect(throws: UsageError.self) { try CheckerOptions(arguments: ["--stage", "2", "--connect", "nowhere"]) }
         #expect(throws: UsageError.self) { try CheckerOptions(arguments: ["--stage"]) }
+        #expect(throws: UsageError.self) { try CheckerOptions(arguments: ["--list=yes"]) }
+    }
+
+    @Test("an empty --name= is an error, not a request for the next argument")
+    func emptyEqualsValue() throws {
+        #expect(throws: UsageError.self) { try Flags(["--port=", "--size", "64"], valued: ["port", "size"]) }
+        let flags = try Flags(["--port=7", "--size", "64", "word"], valued: ["port", "size"])
+        #expect(flags.string("port") == "7" && flags.string("size") == "64" && flags.positionals == ["word"])
+        #expect(try CheckerOptions(arguments: ["--stage=3", "--server=s -x"]).stage == 3)
     }
 
     @Test func flagsParse() throws {

@@ -1,4 +1,4 @@
-// main.swift: v0.3-server, an event-loop echo server of frames. Flags, listen, ready line, serve forever.
+// main.swift: v0.4-server, an event-loop echo server of frames. Flags, listen, ready line, serve forever.
 import Net_v0_4
 
 let options = ServerOptions.parseOrExit()

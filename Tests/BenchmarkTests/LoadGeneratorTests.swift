@@ -1,6 +1,6 @@
 // LoadGeneratorTests.swift: the load generator against real servers: the C reference answers every
 // request; a blocking server answers one connection; a server that answers something else is caught.
-@testable import Bench
+@testable import Benchmark
 import Conformance
 import Glibc
 import Testing

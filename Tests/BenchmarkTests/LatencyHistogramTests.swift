@@ -1,5 +1,5 @@
 // LatencyHistogramTests.swift: the buckets cover every value once, and percentiles land within a bucket.
-@testable import Bench
+@testable import Benchmark
 import Testing
 
 @Suite struct LatencyHistogramTests {

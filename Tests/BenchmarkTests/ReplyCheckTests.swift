@@ -1,6 +1,6 @@
 // ReplyCheckTests.swift: the load generator accepts exactly the echo of its request, however the
 // reply is split, and counts anything else as a wrong reply.
-@testable import Bench
+@testable import Benchmark
 import Glibc
 import Testing
 

@@ -1,19 +1,19 @@
-// BenchSyscalls.swift: the system calls the load generator and the bench need beyond the checker's
-// (Conformance/Syscalls.swift): epoll, clocks, CPU affinity, the fd limit, binding a source address.
+// SystemSyscalls.swift: the rest of the tools' door to the kernel (Syscalls.swift holds the sockets,
+// fds, pipes and processes): epoll, clocks, CPU affinity, the fd limit, binding a source address.
+// The load generator and the bench use these; the same rules as in Syscalls.swift apply.
 import CLinux
-import Conformance
 import Glibc
 
 // MARK: epoll
 
-func sysEpollCreate() throws -> CInt {
+package func sysEpollCreate() throws -> CInt {
     let fd = epoll_create1(CInt(EPOLL_CLOEXEC))
     if fd < 0 { throw SystemError(call: "epoll_create1", errno: errno) }
     return fd
 }
 
 /// epoll_ctl with the connection's index as the event's user data.
-func sysEpollControl(_ epollFD: CInt, _ operation: CInt, _ fd: CInt, events: UInt32, index: Int) throws {
+package func sysEpollControl(_ epollFD: CInt, _ operation: CInt, _ fd: CInt, events: UInt32, index: Int) throws {
     var event = epoll_event()
     event.events = events
     event.data.u64 = UInt64(index)
@@ -23,7 +23,7 @@ func sysEpollControl(_ epollFD: CInt, _ operation: CInt, _ fd: CInt, events: UIn
 }
 
 /// epoll_wait; EINTR is "no events", since every caller loops and re-checks its deadline.
-func sysEpollWait(_ epollFD: CInt, _ events: UnsafeMutablePointer<epoll_event>, capacity: Int, timeoutMilliseconds: CInt) throws -> Int {
+package func sysEpollWait(_ epollFD: CInt, _ events: UnsafeMutablePointer<epoll_event>, capacity: Int, timeoutMilliseconds: CInt) throws -> Int {
     let n = epoll_wait(epollFD, events, CInt(capacity), timeoutMilliseconds)
     if n >= 0 { return Int(n) }
     let err = errno
@@ -35,15 +35,15 @@ func sysEpollWait(_ epollFD: CInt, _ events: UnsafeMutablePointer<epoll_event>, 
 
 /// CLOCK_MONOTONIC in nanoseconds: the timestamp taken per request and per reply. clock_gettime on
 /// this clock runs in user space (the vDSO), so it costs no system call.
-@inline(__always)
-func monotonicNanoseconds() -> UInt64 {
+@inlinable
+package func monotonicNanoseconds() -> UInt64 {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
 }
 
 /// CPU time (user + system) the calling thread has used.
-func threadCPUTime() -> Duration {
+package func threadCPUTime() -> Duration {
     var used = timespec()
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used)
     return .seconds(used.tv_sec) + .nanoseconds(used.tv_nsec)
@@ -90,7 +90,7 @@ package func sysRaiseFileLimitToHard() throws {
 /// IP_BIND_ADDRESS_NO_PORT (Linux 4.2) defers the port choice to connect, which may then reuse a
 /// port another source address or server already uses. A plain bind to port 0 would take a port
 /// that is free for every destination, and run out after the ephemeral range (about 28,000).
-func sysBindSource(_ fd: CInt, _ address: in_addr) throws {
+package func sysBindSource(_ fd: CInt, _ address: in_addr) throws {
     var on: CInt = 1
     let IP_BIND_ADDRESS_NO_PORT: CInt = 24   // <linux/in.h>; not exported by Swift's Glibc
     if setsockopt(fd, CInt(IPPROTO_IP), IP_BIND_ADDRESS_NO_PORT, &on, socklen_t(MemoryLayout<CInt>.size)) != 0 {

@@ -119,13 +119,9 @@ struct FrameTemplate {
     let stampLength: Int
 
     init(payloadSize: Int) {
-        var bytes = [UInt8](repeating: 0, count: 8 + payloadSize)
-        // Header: msgid 1, then the payload length, both big-endian (the workbook's wire format).
-        bytes[3] = 1
-        let length = UInt32(payloadSize)
-        for i in 0..<4 { bytes[4 + i] = UInt8(truncatingIfNeeded: length >> (24 - 8 * UInt32(i))) }
-        for i in 0..<payloadSize { bytes[8 + i] = UInt8(truncatingIfNeeded: i &* 31 &+ 7) }
-        self.bytes = bytes
+        // Frame.header: msgid 1 (echo), then the payload length, both big-endian (the wire format).
+        self.bytes = Frame.header(msgid: Frame.echoMsgid, length: UInt32(payloadSize))
+            + (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
         stampLength = min(8, payloadSize)
     }
 

@@ -9,6 +9,7 @@ import Testing
         "loadgen --port 1 --bogus 3",
         "loadgen --connections 5",
         "loadgen --port 1 --duration 1 --requests 5",
+        "loadgen --port= --connections 5",
         "bench frobnicate",
         "bench conns",
         "bench table x",
