@@ -6,7 +6,8 @@
 # stage M in turn, the patch is rewritten for M (paths v0.K -> v0.M, `Net_v0_K` -> `Net_v0_M`) and
 # applied to the working tree: first as it is, then, if M's code around the change differs, as a
 # three-way merge against the stage-K file the patch was made from. It stops at the first stage where
-# neither works (a reject) and says what to do: resolve by hand, then go on with `--from M+1`.
+# neither works (a reject) and says what to do: make the change there by hand, then carry that
+# stage's change on (`forward-port.sh M`), or go on with `--from M+1`.
 #   scripts/forward-port.sh 1              v0.1's uncommitted fix, into v0.2, v0.3, ...
 #   scripts/forward-port.sh 3 HEAD         what the last commit changed in v0.3, into v0.4, ...
 #   scripts/forward-port.sh 1 --from 3     the same as the first, starting at v0.3
@@ -45,15 +46,23 @@ for m in "${stages[@]}"; do
     if git apply --check <<<"$rewritten" 2>/dev/null; then
         git apply <<<"$rewritten"
         echo "forward-port: v0.$m: applied ($files files)"
-    elif git apply --3way <<<"$rewritten" >/dev/null 2>&1; then
-        # --3way also stages the merged files (it works through the index); that is harmless here.
-        echo "forward-port: v0.$m: applied by a three-way merge ($files files); read the result"
-    else
-        echo "forward-port: v0.$m: REJECTED: its code around the change differs too much." >&2
-        git apply --3way <<<"$rewritten" 2>&1 | sed 's/^/forward-port:   /' >&2
-        echo "forward-port: make the change in v0.$m by hand (conflict markers may be in its files), then:" >&2
-        echo "forward-port:   scripts/forward-port.sh $k ${commit:+$commit }--from $((m + 1))" >&2
-        exit 1
+        continue
     fi
+    # M's code around the change differs: merge the change into it instead, as a cherry-pick would.
+    # --3way works through the index, so it also stages what it merged (harmless: commit or reset).
+    if merged=$(git apply --3way <<<"$rewritten" 2>&1); then
+        echo "forward-port: v0.$m: applied by a three-way merge ($files files); read the result"
+        continue
+    fi
+    echo "forward-port: v0.$m: REJECTED: its code around the change differs too much." >&2
+    sed 's/^/forward-port:   /' <<<"$merged" >&2
+    conflicted=$(git diff --name-only --diff-filter=U)
+    if [[ -n $conflicted ]]; then
+        echo "forward-port: conflict markers are in: $(echo $conflicted)" >&2
+    fi
+    echo "forward-port: make the change in v0.$m by hand, then carry it on from there with" >&2
+    echo "forward-port:   scripts/forward-port.sh $m     (v0.$m's change, into the stages after it)" >&2
+    echo "forward-port: or go on with this one:  scripts/forward-port.sh $k ${commit:+$commit }--from $((m + 1))" >&2
+    exit 1
 done
 echo "forward-port: done"

@@ -25,8 +25,9 @@ for entry in "${targets[@]}"; do
     name=${entry%%:*} file=${entry#*:}
     echo "fuzz: building $name against $v ..."
     # The gold linker warns about ASan's local symbols on every link; those lines say nothing.
-    # -I: from stage 3 on the library imports CLinux, whose module map lives there.
-    if ! swiftc -O -g -sanitize=fuzzer,address -parse-as-library -module-name Fuzz -I Sources/CLinux/include \
+    # -I: the library imports CLinux, whose module map lives there. -D DEBUG: an optimized build, with
+    # the checks a debug build keeps (TCPConnection's checked references to its loop and owner).
+    if ! swiftc -O -g -D DEBUG -sanitize=fuzzer,address -parse-as-library -module-name Fuzz -I Sources/CLinux/include \
             "Sources/$v/Net/"*.swift "fuzz/$file" -o "$out/$name" 2> >(grep -v "Cannot export local symbol" >&2); then
         echo "fuzz: $name did not build" >&2; failed=1; continue
     fi

@@ -58,8 +58,8 @@ private func frameMaxSize(_ context: BehaviourContext) throws {
 }
 
 /// A header announcing max-frame + 1 bytes, and nothing after it. The server must answer from the
-/// header alone, before allocating or reading a payload: an error frame (msgid 0, a reason), then
-/// close this connection, and go on serving others.
+/// header alone, before allocating or reading a payload: an error frame (msgid 0, `too-large` and a
+/// reason), then close this connection, and go on serving others.
 private func frameOversize(_ context: BehaviourContext) throws {
     let connection = try context.connect()
     let length = UInt32(clamping: context.maxFrame + 1)
@@ -74,8 +74,12 @@ private func frameOversize(_ context: BehaviourContext) throws {
         throw CheckFailure("expected an error frame with a reason of 1...\(context.maxFrame) bytes, its header says \(reasonLength)")
     }
     let reason = try connection.receive(exactly: Int(reasonLength), what: "the error frame's \(reasonLength)-byte reason")
-    guard String(validating: reason, as: UTF8.self) != nil else {
+    guard let text = String(validating: reason, as: UTF8.self) else {
         throw CheckFailure("the error frame's reason is not valid UTF-8")
+    }
+    // The wire contract: `<code> <human words>`, and the code of an oversized frame is too-large.
+    guard text.hasPrefix("too-large ") else {
+        throw CheckFailure("the error frame should start with its code, \"too-large \", but says \"\(text.prefix(60))\"")
     }
     try connection.expectEnd(after: "the error frame")
     try context.echo(Array("after an oversized frame".utf8), what: "a new client's message")

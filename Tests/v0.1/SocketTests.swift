@@ -1,4 +1,10 @@
 // SocketTests.swift: the socket calls of v0.1, in one process over 127.0.0.1.
+import func Conformance.socketsInheritedByAChild
+import func Conformance.sysConnect
+import func Conformance.sysParseIPv4
+import func Conformance.sysPoll
+import func Conformance.sysReadSmallFile
+import func Conformance.sysSocketTCP
 import Glibc
 import Testing
 @testable import Net_v0_1
@@ -75,5 +81,86 @@ import Testing
             received += buffer.prefix(count)
         }
         #expect(received == Array("ping".utf8))
+    }
+
+    @Test("a spawned child inherits none of our sockets")
+    func childInheritsNoSocket() throws {
+        let listener = try Socket.listen(on: loopback)
+        let client = try Socket.connect(to: try #require(try listener.localAddress()))
+        var peer: SocketAddress?
+        let accepted = try listener.accept(peer: &peer)
+        #expect(try socketsInheritedByAChild([listener.fd, client.fd, accepted.fd]) == [])
+    }
+
+    @Test("an accepted socket has TCP_NODELAY")
+    func acceptedSocketHasNoDelay() throws {
+        let listener = try Socket.listen(on: loopback)
+        let client = try Socket.connect(to: try #require(try listener.localAddress()))
+        var peer: SocketAddress?
+        let accepted = try listener.accept(peer: &peer)
+        var value: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        #expect(getsockopt(accepted.fd, CInt(IPPROTO_TCP), TCP_NODELAY, &value, &length) == 0)
+        #expect(value != 0, "Nagle's algorithm is still on for the accepted socket")
+        _ = consume client
+    }
+
+    @Test("the listen backlog holds a burst of 200 connections")
+    func backlogHoldsABurst() throws {
+        let limit = Int(String(decoding: try sysReadSmallFile("/proc/sys/net/core/somaxconn"), as: UTF8.self)
+            .filter(\.isNumber)) ?? 0
+        try #require(limit >= 200, "net.core.somaxconn is \(limit): too small on this machine to show a backlog of 200")
+        let listener = try Socket.listen(on: loopback)          // nobody accepts: they all wait in the backlog
+        let address = try #require(try listener.localAddress())
+        var entries: [pollfd] = []
+        defer { entries.forEach { _ = close($0.fd) } }
+        for _ in 0..<200 {
+            let fd = try sysSocketTCP()
+            entries.append(pollfd(fd: fd, events: Int16(POLLOUT), revents: 0))
+            _ = try sysConnect(fd, to: try #require(sysParseIPv4("127.0.0.1")), port: address.port)
+        }
+        // A dropped SYN is sent again after 1 s, then 3 s: 3 s is enough to tell "all queued" from
+        // "the backlog filled up".
+        let deadline = ContinuousClock.now + .seconds(3)
+        var done = 0
+        while done < entries.count && ContinuousClock.now < deadline {
+            _ = try sysPoll(&entries, timeoutMilliseconds: 100)
+            for i in entries.indices where entries[i].revents != 0 && entries[i].events != 0 {
+                var err: CInt = 0
+                var length = socklen_t(MemoryLayout<CInt>.size)
+                #expect(getsockopt(entries[i].fd, SOL_SOCKET, SO_ERROR, &err, &length) == 0 && err == 0)
+                entries[i].events = 0
+                done += 1
+            }
+        }
+        #expect(done == 200, "only \(done) of 200 connections completed: the listen backlog is smaller than 200")
+    }
+
+    @Test("a call on a closed fd stops the program")
+    func closedFDStopsTheProgram() async {
+        await #expect(processExitsWith: .failure) {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 1)
+            _ = try? sysRead(-1, into: buffer)               // EBADF: our bug, not the peer's
+        }
+        await #expect(processExitsWith: .failure) {
+            let listener = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0)!)
+            sysClose(listener.fd)
+            sysClose(listener.fd)                            // a double close: EBADF
+        }
+        await #expect(processExitsWith: .failure) {
+            let notListening = Socket(fd: try sysSocket(AF_INET, CInt(SOCK_STREAM.rawValue)))
+            var peer: SocketAddress?
+            _ = try? notListening.accept(peer: &peer)          // EINVAL: accept on a socket that is not listening
+        }
+    }
+
+    @Test("accept retries the errors of one connection")
+    func transientAcceptErrors() {
+        for err in [ECONNABORTED, EPROTO, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH, EPERM] {
+            #expect(isTransientAcceptError(err), "\(errnoName(err)) ends only that connection: accept the next")
+        }
+        for err in [EMFILE, ENFILE, ENOBUFS, ENOMEM, EBADF, EINVAL] {
+            #expect(!isTransientAcceptError(err), "\(errnoName(err)) would come back at once: not retried")
+        }
     }
 }

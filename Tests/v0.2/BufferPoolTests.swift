@@ -70,4 +70,14 @@ import Testing
         grown.forEach(big.recycle)
         #expect(big.idleCounts[4] == 2)         // 2 x 2 MiB fill the 1 MiB class's 4 MiB budget
     }
+
+    @Test("a buffer given back twice stops the program")
+    func doubleRecycleStops() async {
+        await #expect(processExitsWith: .failure) {
+            let pool = BufferPool()
+            let buffer = pool.take()
+            pool.recycle(buffer)
+            pool.recycle(buffer)                  // the next two takes would hand it to two owners
+        }
+    }
 }

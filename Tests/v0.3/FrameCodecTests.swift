@@ -71,10 +71,14 @@ import Testing
         #expect(throws: FrameError.tooLarge(length: 0xFFFF_FFFF, max: 100)) { try decode([huge[...]]) }
     }
 
-    @Test func errorFrame() throws {
+    @Test("an error frame's payload starts with its code")
+    func errorFrame() throws {
         let buffer = IOBuffer(capacity: 8)
-        codec.encodeError("bad", into: buffer)
+        let error = FrameError.tooLarge(length: 101, max: 100)
+        codec.encodeError(code: error.code, "\(error)", into: buffer)
         let header = try #require(try codec.nextFrame(in: buffer))
-        #expect(header == FrameHeader(msgid: 0, length: 3))
+        #expect(header.msgid == 0)
+        let payload = buffer.withReadableBytes { String(decoding: $0[FrameHeader.size...], as: UTF8.self) }
+        #expect(payload == "too-large frame length 101 exceeds the maximum 100")
     }
 }

@@ -181,3 +181,32 @@ func makeReadable(_ fd: CInt) {
         #expect(server.pool.idleCounts.reduce(0, +) == 1)     // given back once, not twice
     }
 }
+
+@Suite struct LifetimeAndBackOffTests {
+    @Test("a connection whose owner is gone traps in a debug build")
+    func connectionOutlivingItsOwnerTraps() async {
+        await #expect(processExitsWith: .failure) {
+            var server: EchoServer? = try EchoServer(address: SocketAddress(host: "127.0.0.1", port: 0)!)
+            let loop = server!.loop
+            let (ours, _) = try socketPair()
+            let connection = server!.newConnection(Socket(fd: ours), peer: nil)!
+            server = nil                      // gone, while its loop (kept by `loop`) still holds the connection
+            connection.handleClose()          // tells the owner it has closed: a use after free
+            _ = loop
+        }
+    }
+
+    @Test("accepting pauses after ENOBUFS, then resumes")
+    func acceptBacksOff() throws {
+        let server = try EchoServer(address: SocketAddress(host: "127.0.0.1", port: 0)!)
+        let acceptor = try #require(server.acceptor)
+        acceptor.acceptFailed(SystemError(call: "accept", errno: ENOBUFS))
+        let client = try Socket.connect(to: server.address)  // the handshake completes in the backlog
+        server.loop.runOnce(timeout: 50)
+        #expect(server.connectionCount == 0, "accepted at once: with ENOBUFS still there, the loop would spin")
+        let limit = ContinuousClock.now + .seconds(5)
+        while server.connectionCount == 0 && ContinuousClock.now < limit { server.loop.runOnce(timeout: 50) }
+        #expect(server.connectionCount == 1, "accepting did not resume after the back-off")
+        _ = consume client
+    }
+}

@@ -29,6 +29,12 @@ import Testing
         #expect(usageError("extra") == "unexpected argument 'extra'")
     }
 
+    @Test("an empty --port= is an error")
+    func emptyValue() {
+        #expect(usageError("--port=", "--host", "127.0.0.1") == "--port needs a value")
+        #expect(usageError("--host=") == "--host needs a value")
+    }
+
     @Test func clientTakesMessagesAndDemo() throws {
         let options = try ClientOptions(["--port", "9", "--demo", "hi", "--", "--not-a-flag"])
         #expect(options.demo)

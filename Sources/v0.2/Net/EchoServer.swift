@@ -74,7 +74,7 @@ public final class EchoServer {
         } catch let error as FrameError {
             // The client broke the protocol: say why in an error frame (msgid 0), then close. The frames
             // it sent before the bad header are in `output` already and go out first.
-            codec.encodeError("\(error)", into: output)
+            codec.encodeError(code: error.code, "\(error)", into: output)
             try? flush(output, to: client)
             log("client \(peer) closed: protocol error: \(error)")
         } catch {

@@ -37,12 +37,15 @@ struct Flags {
         while let argument = rest.popFirst() {
             if argument == "--" { words += rest; break }
             guard argument.hasPrefix("--") else { words.append(argument); continue }
-            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+            // PITFALL: split(separator:) drops empty pieces by default, so "--port=" would look like
+            // "--port" and take the next argument as its value.
+            // Guarded by: Tests/v0.N/FlagsTests.swift "an empty --port= is an error".
+            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             let name = parts[0]
             if known.contains(name), parts.count == 1 {
                 switches.insert(name)
             } else if valued.contains(name) {
-                guard let value = parts.count == 2 ? parts[1] : rest.popFirst() else {
+                guard let value = parts.count == 2 ? parts[1] : rest.popFirst(), !value.isEmpty else {
                     throw UsageError(description: "\(name) needs a value")
                 }
                 values[name] = value

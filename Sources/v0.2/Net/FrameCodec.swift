@@ -1,5 +1,6 @@
 // FrameCodec.swift: cuts the byte stream into frames and writes frames: the workbook's wire protocol.
-// v0.2: 8-byte header (msgid, length; big-endian), max-frame checked as soon as the header is in.
+// v0.2: 8-byte header (msgid, length; big-endian), max-frame checked as soon as the header is in; error
+//       frames start with their code.
 
 /// The header in front of every payload:
 ///
@@ -27,6 +28,14 @@ public struct FrameHeader: Equatable, Sendable {
 public enum FrameError: Error, CustomStringConvertible, Equatable {
     case tooLarge(length: UInt32, max: Int)
 
+    /// The wire protocol's error code, the first word of the error frame: a program reads the code,
+    /// a person the words after it.
+    public var code: String {
+        switch self {
+        case .tooLarge: "too-large"
+        }
+    }
+
     public var description: String {
         switch self {
         case .tooLarge(let length, let max): "frame length \(length) exceeds the maximum \(max)"
@@ -51,7 +60,7 @@ public struct FrameCodec: Sendable {
     /// PITFALL: the length is checked as soon as the header is in, before waiting for the payload, so a
     /// header that announces 4 GiB cannot make us buffer 4 GiB.
     /// Guarded by: Tests/v0.N/FrameCodecTests.swift "an oversized length is refused from its header alone".
-    public func nextFrame(in buffer: IOBuffer) throws -> FrameHeader? {
+    public func nextFrame(in buffer: IOBuffer) throws(FrameError) -> FrameHeader? {
         guard buffer.readableCount >= FrameHeader.size else { return nil }
         let header = FrameHeader(msgid: buffer.peekUInt32(at: 0), length: buffer.peekUInt32(at: 4))
         guard Int(header.length) <= maxFrame else {
@@ -67,9 +76,11 @@ public struct FrameCodec: Sendable {
         buffer.append(payload)
     }
 
-    /// Appends an error frame (msgid 0) whose payload is `reason` in UTF-8.
-    public func encodeError(_ reason: String, into buffer: IOBuffer) {
-        var reason = reason
-        reason.withUTF8 { encode(msgid: FrameHeader.errorMsgid, payload: UnsafeRawBufferPointer($0), into: buffer) }
+    /// Appends an error frame (msgid 0) whose payload is `code`, a space and `reason`, in UTF-8:
+    /// `too-large frame length 2000000 exceeds the maximum 1048576`.
+    /// Guarded by: the ladder's frame-oversize, which reads the code (make check 2).
+    public func encodeError(code: String, _ reason: String, into buffer: IOBuffer) {
+        var text = code + " " + reason
+        text.withUTF8 { encode(msgid: FrameHeader.errorMsgid, payload: UnsafeRawBufferPointer($0), into: buffer) }
     }
 }

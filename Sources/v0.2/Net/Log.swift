@@ -24,7 +24,5 @@ public var programName: String {
 
 private func writeLine(_ fd: CInt, _ line: String) {
     var text = line + "\n"
-    text.withUTF8 { bytes in
-        try? Socket.writeAll(UnsafeRawBufferPointer(bytes)) { try sysWrite(fd, from: $0) }
-    }
+    text.withUTF8 { sysWriteLogLine(fd, UnsafeRawBufferPointer($0)) }
 }

@@ -1,5 +1,5 @@
 // Socket.swift: a TCP socket that owns its file descriptor: listen, accept, connect, read, write.
-// v0.1: blocking calls; writeAll loops over short writes.
+// v0.1: blocking calls; writeAll loops over short writes; accepted sockets get TCP_NODELAY.
 import Glibc
 
 /// A TCP socket. Owns `fd` and closes it exactly once: in `close()`, or in `deinit` if nobody called it.
@@ -21,7 +21,11 @@ public struct Socket: ~Copyable {
 
     /// socket + SO_REUSEADDR + bind + listen. SO_REUSEADDR lets a restarted server bind its port while
     /// connections of the previous run sit in TIME_WAIT; it does not let two servers share a port.
-    public static func listen(on address: SocketAddress, backlog: CInt = 128) throws -> Socket {
+    /// PITFALL: a burst of clients beyond the backlog is not refused: the kernel drops their SYNs, and
+    /// each retries a second later (then 3 s, 7 s...). SOMAXCONN asks for the most the kernel allows; it
+    /// caps the number at net.core.somaxconn (4096 since Linux 5.4).
+    /// Guarded by: Tests/v0.N/SocketTests.swift "the listen backlog holds a burst of 200 connections".
+    public static func listen(on address: SocketAddress, backlog: CInt = SOMAXCONN) throws -> Socket {
         let socket = Socket(fd: try sysSocket(AF_INET, CInt(SOCK_STREAM.rawValue)))
         try sysSetIntOption(socket.fd, SOL_SOCKET, SO_REUSEADDR, 1)
         try sysBind(socket.fd, address)
@@ -33,8 +37,14 @@ public struct Socket: ~Copyable {
     /// in `peer`.
     public func accept(peer: inout SocketAddress?) throws -> Socket {
         let (fd, storage) = try sysAccept(self.fd)
+        let client = Socket(fd: fd)
+        // PITFALL: Nagle's algorithm holds a small write back while an earlier one is unacknowledged,
+        // and the peer delays its ACK (up to 40 ms on Linux) hoping to send it with a reply: a reply
+        // written in two parts then waits 40 ms. TCP_NODELAY sends every write at once.
+        // Guarded by: Tests/v0.N/SocketTests.swift "an accepted socket has TCP_NODELAY".
+        try sysSetIntOption(client.fd, CInt(IPPROTO_TCP), TCP_NODELAY, 1)
         peer = SocketAddress(storage)
-        return Socket(fd: fd)
+        return client
     }
 
     /// Blocks until the TCP handshake with `address` is done.

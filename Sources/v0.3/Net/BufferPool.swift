@@ -1,5 +1,6 @@
 // BufferPool.swift: reuses IOBuffers by size class, so serving a client does not mean malloc and free.
-// v0.2: take / recycle, six size classes from 4 KiB to 4 MiB, a cap on idle bytes per class.
+// v0.2: take / recycle, six size classes from 4 KiB to 4 MiB, a cap on idle bytes per class; a buffer
+//       given back twice stops the program.
 
 /// A pool of IOBuffers, after Lars's buf_pool. `take(minimumCapacity:)` returns an empty buffer from the
 /// smallest size class that fits; `recycle` empties a buffer and keeps it for the next `take`.
@@ -37,6 +38,7 @@ public final class BufferPool {
         }
         if let buffer = idle[index].popLast() {
             idleBytes[index] -= buffer.capacity
+            buffer.isRecycled = false
             return buffer
         }
         allocations += 1
@@ -44,7 +46,13 @@ public final class BufferPool {
     }
 
     /// Empties `buffer` and keeps it for reuse, or lets it go if it is too big or its class is full.
+    /// PITFALL: a buffer given back twice is handed out by the next two takes to two owners, and one
+    /// client's bytes go out on another's connection. The pool stops the program instead. The check is
+    /// one flag per buffer, on in every build (release too): two owners are worse than a crash.
+    /// Guarded by: Tests/v0.N/BufferPoolTests.swift "a buffer given back twice stops the program".
     public func recycle(_ buffer: IOBuffer) {
+        precondition(!buffer.isRecycled, "an IOBuffer was given back to the pool twice: it would get two owners")
+        buffer.isRecycled = true
         guard buffer.capacity <= BufferPool.sizeClasses.last!,
               let index = BufferPool.sizeClasses.lastIndex(where: { $0 <= buffer.capacity }),
               idleBytes[index] + buffer.capacity <= maxIdleBytesPerClass else { return }   // dropped: ARC frees it

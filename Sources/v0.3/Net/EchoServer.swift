@@ -18,7 +18,7 @@ public final class EchoServer {
     public let loop: EventLoop
     public let address: SocketAddress
     private let codec: FrameCodec
-    private var acceptor: Acceptor?
+    private(set) var acceptor: Acceptor?
     /// Connections open right now.
     public private(set) var connectionCount = 0
 
@@ -72,7 +72,7 @@ public final class EchoServer {
             // frame (msgid 0), then close. Nobody else is affected.
             echo(run, of: input, to: connection)
             let reply = pool.take()
-            codec.encodeError("\(error)", into: reply)
+            codec.encodeError(code: error.code, "\(error)", into: reply)
             reply.withReadableBytes { connection.send($0) }
             pool.recycle(reply)
             log("client \(connection.peer) closed: protocol error: \(error)")

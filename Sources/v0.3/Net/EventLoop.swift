@@ -1,5 +1,6 @@
 // EventLoop.swift: the reactor: one thread waits on epoll and calls the handler of each ready fd.
-// v0.3: new: a handler table indexed by fd, generation-tagged events, run/runOnce/stop.
+// v0.3: new: a handler table indexed by fd, generation-tagged events, run/runOnce/stop; runAfter, a
+//       minimal timer list woken by epoll_wait's timeout (the acceptor's back-off).
 import CLinux
 import Glibc
 
@@ -31,6 +32,10 @@ public final class EventLoop {
     private var nextGeneration: UInt32 = 1
     private var running = false
     private let thread = pthread_self()
+    /// Actions waiting for their time, unsorted. O(n) per wakeup while any wait: there are a few (the
+    /// acceptor's back-off; from v0.4, one per reconnecting client); v0.6 replaces this with a timer
+    /// queue on a timerfd.
+    private var timers: [(deadline: ContinuousClock.Instant, action: () -> Void)] = []
 
     /// Every fd registered from now on uses edge-triggered notification (the server's --edge-triggered).
     public let edgeTriggered: Bool
@@ -77,7 +82,8 @@ public final class EventLoop {
     public func unregister(fd: CInt) {
         assertInLoopThread()
         guard Int(fd) < handlers.count, handlers[Int(fd)] != nil else { return }
-        // EPOLL_CTL_DEL cannot fail for a registered, open fd; if it did, close(2) removes it anyway.
+        // EPOLL_CTL_DEL fails only for our own bugs, which stop the program (sysEpollControl), or for
+        // lack of memory, which removing an entry never needs.
         try? epoll.unregister(fd)
         handlers[Int(fd)] = nil
         registeredCount -= 1
@@ -92,13 +98,14 @@ public final class EventLoop {
         }
     }
 
-    /// Waits up to `timeout` ms for events and dispatches them. Returns how many were dispatched.
+    /// Waits up to `timeout` ms (-1: no limit) for events, or until the next timer is due, dispatches
+    /// the events, then runs the timers that are due. Returns how many events were dispatched.
     @discardableResult
     public func runOnce(timeout: CInt) -> Int {
         assertInLoopThread()
         let ready: UnsafeMutableBufferPointer<epoll_event>
         do {
-            ready = try epoll.wait(timeout: timeout)
+            ready = try epoll.wait(timeout: timeoutUntilNextTimer(atMost: timeout))
         } catch {
             // EBADF, EFAULT, EINVAL: our own bug, not a network event.
             preconditionFailure("\(error)")
@@ -114,7 +121,31 @@ public final class EventLoop {
             registration.handler.handleEvent(event.events)
             dispatched += 1
         }
+        runDueTimers()
         return dispatched
+    }
+
+    /// Runs `action` on this loop once `delay` has passed. Loop thread only.
+    public func runAfter(_ delay: Duration, _ action: @escaping () -> Void) {
+        assertInLoopThread()
+        timers.append((ContinuousClock.now + delay, action))
+    }
+
+    /// epoll_wait's timeout: `limit`, shortened so that the wait ends when the next timer is due.
+    private func timeoutUntilNextTimer(atMost limit: CInt) -> CInt {
+        guard var next = timers.first?.deadline else { return limit }
+        for timer in timers where timer.deadline < next { next = timer.deadline }
+        let (seconds, attoseconds) = max(.zero, next - ContinuousClock.now).components
+        let milliseconds = CInt(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        return limit < 0 ? milliseconds : min(limit, milliseconds)
+    }
+
+    private func runDueTimers() {
+        guard !timers.isEmpty else { return }
+        let now = ContinuousClock.now
+        let due = timers.filter { $0.deadline <= now }
+        timers.removeAll { $0.deadline <= now }
+        for timer in due { timer.action() }
     }
 
     /// Makes `run()` return after the current wakeup.

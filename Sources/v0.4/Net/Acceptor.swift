@@ -1,5 +1,6 @@
 // Acceptor.swift: the listening socket's handler: takes every waiting connection off the backlog.
-// v0.3: new: accept until EAGAIN; the spare-fd trick when the process runs out of descriptors.
+// v0.3: new: accept until EAGAIN; the spare-fd trick when the process runs out of descriptors; a
+//       back-off when the kernel is short of memory.
 import Glibc
 
 /// The Reactor's acceptor role: owns the listening socket (closed in its Socket's deinit) and one spare
@@ -41,7 +42,7 @@ final class Acceptor: EventHandler {
             } catch let error as SystemError where error.errno == EMFILE || error.errno == ENFILE {
                 if !shed(error) { return }
             } catch {
-                log("accept failed: \(error)")
+                acceptFailed(error)
                 return
             }
         }
@@ -76,16 +77,44 @@ final class Acceptor: EventHandler {
     /// Without a spare, stop watching the listener so the loop does not spin; `resume` turns it back on.
     private func pause(_ error: SystemError) -> Bool {
         log("out of file descriptors (\(errnoName(error.errno))) and no spare: accepting paused")
-        paused = true
-        try? server.loop.modify(fd: fd, interest: [])
+        stopWatching()
         return false
     }
 
-    /// Called when a connection closes: a descriptor is free again, so accepting can go on.
+    /// How long accepting waits after a failure that is not EMFILE.
+    static let backOffDelay: Duration = .milliseconds(100)
+
+    /// accept(2) failed otherwise: ENOBUFS or ENOMEM, the kernel short of memory (sysAccept retried the
+    /// failures of a single connection, and our own bugs stopped the program).
+    /// PITFALL: such a failure comes back at once. The listener is still readable, so a level-triggered
+    /// loop would call accept again straight away: a spin at 100% CPU, logging a line every time.
+    /// Stop watching the listener instead, and try again after `backOffDelay` (or when a connection
+    /// closes and frees some memory).
+    /// Guarded by: Tests/v0.N/EventLoopTests.swift "accepting pauses after ENOBUFS, then resumes".
+    func acceptFailed(_ error: any Error) {
+        log("accept failed: \(error); accepting again in \(Acceptor.backOffDelay)")
+        stopWatching()
+        server.loop.runAfter(Acceptor.backOffDelay) { [weak self] in self?.resume() }
+    }
+
+    private func stopWatching() {
+        paused = true
+        do {
+            try server.loop.modify(fd: fd, interest: [])
+        } catch {
+            log("cannot pause accepting: \(error)")     // ENOMEM: the next wakeup tries again
+        }
+    }
+
+    /// Called when a connection closes (a descriptor is free again) or the back-off is over.
     func resume() {
         guard paused else { return }
         paused = false
         if spareFD < 0 { spareFD = (try? sysOpenReadOnly("/dev/null")) ?? -1 }
-        try? server.loop.modify(fd: fd, interest: .readable)
+        do {
+            try server.loop.modify(fd: fd, interest: .readable)
+        } catch {
+            acceptFailed(error)                             // ENOMEM: try again after the back-off
+        }
     }
 }

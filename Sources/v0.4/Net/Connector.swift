@@ -19,13 +19,17 @@ final class Connector: EventHandler {
     private unowned let loop: EventLoop
     private unowned let client: TCPClient
     let address: SocketAddress
+    /// Where to connect from; nil lets the kernel pick (see TCPClient.localAddress).
+    let localAddress: SocketAddress?
     private var socket: Socket?
-    private var fd: CInt = -1
+    /// The connecting socket's fd while a handshake is under way, else -1.
+    private(set) var fd: CInt = -1
 
-    init(loop: EventLoop, client: TCPClient, address: SocketAddress) {
+    init(loop: EventLoop, client: TCPClient, address: SocketAddress, localAddress: SocketAddress?) {
         self.loop = loop
         self.client = client
         self.address = address
+        self.localAddress = localAddress
     }
 
     /// One attempt. The client hears `connected` or `connectFailed`, now or from a later wakeup.
@@ -39,8 +43,9 @@ final class Connector: EventHandler {
         }
         let fd = socket.fd
         do {
+            if let localAddress { try sysBind(fd, localAddress) }
             if try sysConnect(fd, address) {
-                client.connected(socket)
+                handshakeDone(socket)
                 return
             }
             try loop.register(self, fd: fd, interest: .writable)
@@ -67,11 +72,35 @@ final class Connector: EventHandler {
             return
         }
         if err == 0 {
-            client.connected(socket)
+            handshakeDone(socket)
         } else {
             socket.close()
             client.connectFailed(SystemError(call: "connect", errno: err))
         }
+    }
+
+    /// PITFALL: on loopback, a connect to a port nobody listens on can succeed, connected to itself:
+    /// the kernel picked that same port as our source port (it is in the ephemeral range), and TCP's
+    /// "simultaneous open" joins the socket to itself. Everything we send then comes back to us, like
+    /// an echo server that answers every request. As muduo's Connector does, compare our address with
+    /// the peer's, and treat a match as a failed attempt.
+    /// Guarded by: Tests/v0.N/TCPClientTests.swift "a connection to itself is refused".
+    private func handshakeDone(_ socket: consuming Socket) {
+        let local: SocketAddress?, peer: SocketAddress?
+        do {
+            local = try socket.localAddress()
+            peer = try socket.peerAddress()
+        } catch {
+            socket.close()
+            client.connectFailed(error)
+            return
+        }
+        if let local, local == peer {
+            socket.close()
+            client.connectFailed(SelfConnectError(address: local))
+            return
+        }
+        client.connected(socket)
     }
 
     /// Abandons an attempt in flight (the client was told to disconnect).
@@ -80,4 +109,10 @@ final class Connector: EventHandler {
         loop.unregister(fd: fd)
         socket.close()
     }
+}
+
+/// The connection came back to the socket itself (see Connector.handshakeDone).
+public struct SelfConnectError: Error, CustomStringConvertible {
+    public let address: SocketAddress
+    public var description: String { "connect: connected to itself at \(address) (nobody listens there)" }
 }

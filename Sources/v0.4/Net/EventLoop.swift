@@ -1,6 +1,6 @@
 // EventLoop.swift: the reactor: one thread waits on epoll and calls the handler of each ready fd.
-// v0.3: new: a handler table indexed by fd, generation-tagged events, run/runOnce/stop.
-// v0.4: runAfter: a minimal timer list, woken by epoll_wait's timeout (for reconnect backoff).
+// v0.3: new: a handler table indexed by fd, generation-tagged events, run/runOnce/stop; runAfter, a
+//       minimal timer list woken by epoll_wait's timeout (the acceptor's back-off).
 import CLinux
 import Glibc
 
@@ -32,8 +32,9 @@ public final class EventLoop {
     private var nextGeneration: UInt32 = 1
     private var running = false
     private let thread = pthread_self()
-    /// Actions waiting for their time, unsorted. O(n) per wakeup while any wait: there are a few (one
-    /// per reconnecting client); v0.6 replaces this with a timer queue on a timerfd.
+    /// Actions waiting for their time, unsorted. O(n) per wakeup while any wait: there are a few (the
+    /// acceptor's back-off; from v0.4, one per reconnecting client); v0.6 replaces this with a timer
+    /// queue on a timerfd.
     private var timers: [(deadline: ContinuousClock.Instant, action: () -> Void)] = []
 
     /// Every fd registered from now on uses edge-triggered notification (the server's --edge-triggered).
@@ -81,7 +82,8 @@ public final class EventLoop {
     public func unregister(fd: CInt) {
         assertInLoopThread()
         guard Int(fd) < handlers.count, handlers[Int(fd)] != nil else { return }
-        // EPOLL_CTL_DEL cannot fail for a registered, open fd; if it did, close(2) removes it anyway.
+        // EPOLL_CTL_DEL fails only for our own bugs, which stop the program (sysEpollControl), or for
+        // lack of memory, which removing an entry never needs.
         try? epoll.unregister(fd)
         handlers[Int(fd)] = nil
         registeredCount -= 1

@@ -1,5 +1,5 @@
 // IOBuffer.swift: a growable byte buffer with a read index and a write index (muduo Buffer, Lars io_buf).
-// v0.2: append (also straight from read(2)), peek, consume, compact, grow.
+// v0.2: append (also straight from read(2)), peek, consume, compact, grow; isRecycled, for the pool.
 
 /// Contiguous bytes with two indices:
 ///
@@ -20,6 +20,9 @@ public final class IOBuffer {
     public private(set) var capacity: Int
     public private(set) var readerIndex = 0
     public private(set) var writerIndex = 0
+    /// Set while the buffer belongs to a BufferPool (given back, not yet handed out again): the pool
+    /// reads it to catch a buffer given back twice. Only the pool changes it.
+    var isRecycled = false
 
     public init(capacity: Int) {
         precondition(capacity > 0)

@@ -25,8 +25,5 @@ public var programName: String {
 
 private func writeLine(_ fd: CInt, _ line: String) {
     var text = line + "\n"
-    text.withUTF8 { bytes in
-        // stdout and stderr are blocking: write(2) never returns "would block" (nil) there.
-        try? Socket.writeAll(UnsafeRawBufferPointer(bytes)) { try sysWrite(fd, from: $0) ?? 0 }
-    }
+    text.withUTF8 { sysWriteLogLine(fd, UnsafeRawBufferPointer($0)) }
 }

@@ -1,9 +1,10 @@
 // SocketAddress.swift: an IPv4 address and port, and the sockaddr casts the kernel wants.
 // v0.1: parse "127.0.0.1", print "127.0.0.1:7777", convert to and from sockaddr.
+// v0.4: ==, for the Connector's self-connect check.
 import Glibc
 
 /// An IPv4 socket address. The workbook speaks IPv4 only (IPv6 is an exercise in chapter 1).
-public struct SocketAddress: CustomStringConvertible, Sendable {
+public struct SocketAddress: CustomStringConvertible, Equatable, Sendable {
     var sin: sockaddr_in
 
     /// Parses a dotted IPv4 address ("127.0.0.1"; "localhost" is taken as 127.0.0.1).
@@ -36,6 +37,11 @@ public struct SocketAddress: CustomStringConvertible, Sendable {
     }
 
     public var description: String { "\(host):\(port)" }
+
+    /// Same address and port. (sockaddr_in is a C struct, which Swift cannot compare by itself.)
+    public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
+        a.sin.sin_port == b.sin.sin_port && a.sin.sin_addr.s_addr == b.sin.sin_addr.s_addr
+    }
 
     /// Lends the address as the `sockaddr *` + length pair that bind(2) and connect(2) take.
     /// The pointer is valid only inside `body`.

@@ -1,28 +1,25 @@
-// main.swift: v0.4-client: a load generator on the event loop (--connections ...), or, given messages,
-// the blocking conversation of v0.3. --demo runs a small load.
+// main.swift: v0.4-client: many connections from one thread on an event loop (--demo, --connections N),
+// every echo checked; given messages instead, the blocking conversation of v0.3.
 import Glibc
 import Net_v0_4
 
 let options = ClientOptions.parseOrExit()
 ignoreSIGPIPE()
 
-if options.demo || options.load != nil {
-    var plan = options.load ?? LoadPlan()
-    if options.demo {
-        plan.connections = 20
-        plan.pipeline = 4
-        plan.payloadSize = 256
-        plan.requests = 500
-    }
-    let what = plan.duration.map { "for \($0)" } ?? "\(plan.requests ?? 0) requests each"
-    printLine("\(plan.connections) connections to \(options.address), pipeline \(plan.pipeline), \(plan.payloadSize)-byte payloads, \(what)")
-    let result: LoadResult
+if let connections = options.connections {
+    printLine("\(connections) connections to \(options.address) from one thread, \(ManyClients.messagesEach) messages each")
+    let demo: ManyClients
     do {
-        result = try LoadClient(address: options.address, plan: plan, maxFrame: options.maxFrame).run()
+        demo = try ManyClients(maxFrame: options.maxFrame)
     } catch {
         fail("cannot start the event loop: \(error)")
     }
-    exit(LoadReport.print(result, plan: plan, address: options.address) ? 0 : 1)
+    let allCorrect = demo.run(to: options.address, connections: connections)
+    if demo.echoed == 0, let first = demo.errors.first { fail("cannot connect to \(options.address): \(first)") }
+    for error in demo.errors.prefix(5) { printLine("error: \(error)") }
+    if demo.errors.count > 5 { printLine("error: ... and \(demo.errors.count - 5) more") }
+    printLine("\(demo.echoed) of \(connections * ManyClients.messagesEach) echoes correct, on \(connections) connections")
+    exit(allCorrect ? 0 : 1)
 }
 
 let allCorrect: Bool
