@@ -5,10 +5,12 @@ import Glibc
 /// Starts a connection without blocking the loop (muduo's Connector), and tells its TCPClient how it
 /// ended:
 ///
-///     socket(SOCK_NONBLOCK) ─► connect() ─► done at once (allowed; Linux TCP never does) ─► connected
+///     socket(SOCK_NONBLOCK) ─► connect() ─► done at once (allowed; Linux TCP never does) ─► handshakeDone
 ///                                  └─► EINPROGRESS: watch for writable ─► EPOLLOUT (or ERR/HUP)
-///                                                  getsockopt(SO_ERROR) ─► 0 ─────────► connected(socket)
+///                                                  getsockopt(SO_ERROR) ─► 0 ─────────► handshakeDone
 ///                                                                       └► ECONNREFUSED ► connectFailed
+///     handshakeDone: our address == the peer's? ─► yes: connectFailed (a connection to itself)
+///                                               └─► no: connected(socket)
 ///
 /// PITFALL: "writable" says only that the handshake is over, not that it worked: a refused connect
 /// makes the socket writable too (with EPOLLERR). SO_ERROR says which, and reading it clears it.
