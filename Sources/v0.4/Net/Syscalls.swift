@@ -225,23 +225,22 @@ func sysShutdown(_ fd: CInt, _ how: CInt) throws {
 
 /// getsockname(2): which address the kernel gave us (the real port after binding port 0).
 func sysLocalAddress(_ fd: CInt) throws -> sockaddr_storage {
-    var storage = sockaddr_storage()
-    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    _ = try retryingEINTR("getsockname") {
-        withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getsockname(fd, $0, &length) }
-        }
-    }
-    return storage
+    try socketAddress(of: fd, "getsockname", Glibc.getsockname)
 }
 
 /// getpeername(2): the address of the other end of a connected socket.
 func sysPeerAddress(_ fd: CInt) throws -> sockaddr_storage {
+    try socketAddress(of: fd, "getpeername", Glibc.getpeername)
+}
+
+/// getsockname and getpeername take the same arguments: an fd, a sockaddr to fill, its length.
+private func socketAddress(of fd: CInt, _ call: String,
+                           _ get: (CInt, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> CInt) throws -> sockaddr_storage {
     var storage = sockaddr_storage()
     var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-    _ = try retryingEINTR("getpeername") {
+    _ = try retryingEINTR(call) {
         withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getpeername(fd, $0, &length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { get(fd, $0, &length) }
         }
     }
     return storage
