@@ -18,8 +18,11 @@ if [ "$what" = instr ] && ! command -v valgrind >/dev/null; then
     exit 1
 fi
 
-echo "building (release): bench, c-echo-server, ${stages[*]/#/v0.}-server"
-for product in bench c-echo-server "${stages[@]/#/v0.}"; do
+# bench-instr holds every stage after v0.4 against v0.4 as well (Benchmark/InstructionCount.swift).
+build=("${stages[@]}")
+if [ "$what" = instr ] && [ "${stages[0]}" -gt 4 ]; then build+=(4); fi
+echo "building (release): bench, c-echo-server, ${build[*]/#/v0.}-server"
+for product in bench c-echo-server "${build[@]/#/v0.}"; do
     case $product in v0.*) product=$product-server ;; esac
     $SWIFT build -c release --quiet --product "$product"
 done

@@ -10,10 +10,17 @@ public struct InstructionResult: Sendable {
     public var errors = 0
     /// The functions that cost the most, by their own instructions (not their callees'), mangled.
     public var topFunctions: [(name: String, instructions: UInt64)] = []
+    /// The sum of every function's own instructions: the dump's `totals`, which can exceed `summary`
+    /// (what `instructions` holds) by the cost of the function that ran when the counters were zeroed.
+    public var attributedInstructions: UInt64 = 0
     public var instructionsPerRoundTrip: Double { roundTrips > 0 ? Double(instructions) / Double(roundTrips) : 0 }
 }
 
 public enum InstructionCount {
+    /// The stage every later one is held against: the last one before the echo path gains machinery
+    /// (routing, timers, threads), and the one held to 2.5x the C reference.
+    public static let baselineStage = 4
+
     /// Runs `target` under callgrind; connects `connections` clients and warms up (the server's
     /// one-time work: its buffer, its pool, the dynamic linker's lazy binding), zeroes the counters,
     /// runs `requestsPerConnection` ping-pong round trips on each, and dumps the counters.
@@ -51,7 +58,9 @@ public enum InstructionCount {
         result.errors = measured.errors
         let dump = try lastDump(in: dumps)
         result.instructions = try summary(of: dump)
-        result.topFunctions = Array(selfCosts(of: dump).prefix(12))
+        let functions = selfCosts(of: dump)
+        result.topFunctions = Array(functions.prefix(12))
+        result.attributedInstructions = functions.reduce(0) { $0 + $1.instructions }
         return result
     }
 

@@ -84,20 +84,38 @@ do {
     default:   // instr
         let requests = try flags.int("requests", default: 200, range: 10...100_000)
         say("bench: \(machine.line); valgrind --tool=callgrind, 50 connections, 64 B ping-pong, 100 warm-up round trips each, then \(requests) counted")
-        var counts: [(String, Double)] = []
-        for target in try [BenchTarget.stage(stages[0]), BenchTarget.reference()] {
+        // Every stage after v0.4 is also held against v0.4: its new machinery may cost the echo path at
+        // most 1.2 times v0.4's instructions (WORKBOOK.md, "Performance").
+        var targets = [try BenchTarget.stage(stages[0])]
+        if stages[0] > InstructionCount.baselineStage { targets.append(try BenchTarget.stage(InstructionCount.baselineStage)) }
+        targets.append(try BenchTarget.reference())
+        var counts: [String: Double] = [:]
+        for target in targets {
             let result = try InstructionCount.measure(target, requestsPerConnection: requests, logDirectory: logDirectory)
             say("\(target.name): \(grouped(Int(result.roundTrips))) round trips, \(grouped(Int(result.instructions))) instructions: \(decimal(result.instructionsPerRoundTrip, places: 1)) per round trip" + (result.errors > 0 ? " (\(result.errors) errors)" : ""))
-            counts.append((target.name, result.instructionsPerRoundTrip))
-            // Where they go: each function's own instructions per round trip, names demangled.
+            counts[target.name] = result.instructionsPerRoundTrip
+            // Where they go: each function's own instructions per round trip, names demangled, and how
+            // much of the total the listed functions explain.
             let names = demangled(result.topFunctions.map(\.name))
+            var listed: UInt64 = 0
             for (i, function) in result.topFunctions.enumerated() where result.roundTrips > 0 {
                 let share = Double(function.instructions) / Double(result.roundTrips)
-                if share >= 1 { say("    \(decimal(share, places: 1).leftPadded(to: 7))  \(names[i].prefix(110))") }
+                if share >= 1 {
+                    say("    \(decimal(share, places: 1).leftPadded(to: 7))  \(names[i].prefix(110))")
+                    listed += function.instructions
+                }
+            }
+            if result.attributedInstructions > 0 {
+                say("    (these functions: \(decimal(100 * Double(listed) / Double(result.attributedInstructions), places: 1))% of the instructions)")
             }
         }
-        if counts.count == 2, counts[1].1 > 0 {
-            say("bench: \(counts[0].0) / C reference = \(decimal(counts[0].1 / counts[1].1, places: 2))x")
+        let stage = targets[0].name
+        if let ours = counts[stage], let c = counts[BenchTarget.referenceName], c > 0 {
+            say("bench: \(stage) / C reference = \(decimal(ours / c, places: 2))x")
+        }
+        let baseline = "v0.\(InstructionCount.baselineStage)"
+        if stage != baseline, let ours = counts[stage], let base = counts[baseline], base > 0 {
+            say("bench: \(stage) / \(baseline) = \(decimal(ours / base, places: 2))x (the goal: at most 1.2x)")
         }
     }
 } catch {

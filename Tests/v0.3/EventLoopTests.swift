@@ -8,7 +8,7 @@ import Testing
 final class RecordingHandler: EventHandler {
     var calls: [UInt32] = []
     var action: (() -> Void)?
-    func handleEvent(_ events: UInt32) {
+    override func handleEvent(_ events: UInt32) {
         calls.append(events)
         action?()
     }
@@ -183,7 +183,7 @@ func makeReadable(_ fd: CInt) {
 }
 
 @Suite struct LifetimeAndBackOffTests {
-    @Test("a connection whose server is gone traps in a debug build")
+    @Test("a connection whose owner is gone traps in a debug build")
     func connectionOutlivingItsOwnerTraps() async {
         await #expect(processExitsWith: .failure) {
             var server: EchoServer? = try EchoServer(address: SocketAddress(host: "127.0.0.1", port: 0)!)
@@ -191,7 +191,7 @@ func makeReadable(_ fd: CInt) {
             let (ours, _) = try socketPair()
             let connection = server!.newConnection(Socket(fd: ours), peer: nil)!
             server = nil                      // gone, while its loop (kept by `loop`) still holds the connection
-            connection.handleClose()          // tells the server it has closed: a use after free
+            connection.handleClose()          // tells its owner, the server, it has closed: a use after free
             _ = loop
         }
     }

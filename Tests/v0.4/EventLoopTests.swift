@@ -8,7 +8,7 @@ import Testing
 final class RecordingHandler: EventHandler {
     var calls: [UInt32] = []
     var action: (() -> Void)?
-    func handleEvent(_ events: UInt32) {
+    override func handleEvent(_ events: UInt32) {
         calls.append(events)
         action?()
     }

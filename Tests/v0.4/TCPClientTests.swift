@@ -75,11 +75,13 @@ import Testing
         let client = TCPClient(loop: server.loop, address: server.address)
         let codec = FrameCodec()
         var echoed: [UInt32] = []
-        client.onMessage = { _, input in
-            while let header = try? codec.nextFrame(in: input) {
+        client.onMessage = { _, bytes in
+            var used = 0
+            while let header = try? codec.nextFrame(in: bytes, at: used) {
                 echoed.append(header.msgid)
-                input.consume(header.frameSize)
+                used += header.frameSize
             }
+            return used
         }
         for msgid: UInt32 in [1, 2, 3] {
             let frame = IOBuffer(capacity: 16)

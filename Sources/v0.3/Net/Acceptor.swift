@@ -32,7 +32,7 @@ final class Acceptor: EventHandler {
     /// Accepts until the backlog is empty (EAGAIN). Edge-triggered mode requires it: no new edge comes
     /// while connections are still waiting. Level-triggered mode does not, but one wakeup for a burst of
     /// connections is cheaper than one each.
-    func handleEvent(_ events: UInt32) {
+    override func handleEvent(_ events: UInt32) {
         server.loop.assertInLoopThread()
         while true {
             var peer: SocketAddress?

@@ -151,6 +151,7 @@ func sysConnect(_ fd: CInt, _ address: SocketAddress) throws {
 
 /// read(2). Returns the number of bytes read; 0 means the peer closed its side (end of stream);
 /// nil means a non-blocking socket has nothing to read right now (EAGAIN): try again when epoll says.
+@inline(__always)
 func sysRead(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
     try nilOnEAGAIN("read") { Glibc.read(fd, buffer.baseAddress, buffer.count) }
 }
@@ -159,6 +160,7 @@ func sysRead(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws -> I
 /// nil means a non-blocking socket's send buffer is full (EAGAIN): try again when epoll says.
 /// Writing to a peer that has gone raises SIGPIPE, which would kill the process; servers ignore it
 /// (ignoreSIGPIPE) and get EPIPE here instead.
+@inline(__always)
 func sysWrite(_ fd: CInt, from buffer: UnsafeRawBufferPointer) throws -> Int? {
     try nilOnEAGAIN("write") { Glibc.write(fd, buffer.baseAddress, buffer.count) }
 }

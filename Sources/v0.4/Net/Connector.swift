@@ -61,7 +61,7 @@ final class Connector: EventHandler {
     }
 
     /// The handshake is over, one way or the other.
-    func handleEvent(_ events: UInt32) {
+    override func handleEvent(_ events: UInt32) {
         loop.unregister(fd: fd)
         fd = -1
         guard let socket = socket.take() else { return }

@@ -1,5 +1,6 @@
 // IOBuffer.swift: a growable byte buffer with a read index and a write index (muduo Buffer, Lars io_buf).
 // v0.2: append (also straight from read(2)), peek, consume, compact, grow; isRecycled, for the pool.
+// v0.3: withReadableBytes passes a typed error through (the codec's FrameError).
 
 /// Contiguous bytes with two indices:
 ///
@@ -37,7 +38,7 @@ public final class IOBuffer {
     public var isEmpty: Bool { readerIndex == writerIndex }
 
     /// Lends the readable bytes to `body`. Do not keep the pointer: the next append may move them.
-    public func withReadableBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    public func withReadableBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         try body(UnsafeRawBufferPointer(start: storage + readerIndex, count: readableCount))
     }
 

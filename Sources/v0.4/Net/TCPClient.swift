@@ -33,7 +33,7 @@ public struct Backoff: Sendable {
 /// The callbacks run on the loop's thread. Owns its connection, which holds it unowned: a TCPClient
 /// must outlive its connection, so drop it only once it is closed (disconnect() closes at once; deinit
 /// checks). Loop thread only.
-public final class TCPClient: ConnectionOwner {
+public final class TCPClient {
     public enum State {
         case idle, connecting, connected, closed
     }
@@ -55,8 +55,9 @@ public final class TCPClient: ConnectionOwner {
 
     /// The connection is up (queued bytes are already on their way).
     public var onConnected: ((TCPClient) -> Void)?
-    /// Bytes arrived: handle the whole frames at the front of the buffer and consume them.
-    public var onMessage: ((TCPClient, IOBuffer) -> Void)?
+    /// Bytes arrived: handle the whole frames at their front and return how many bytes they took; the
+    /// rest (the start of a frame) comes again with the next bytes. Lent for the call only.
+    public var onMessage: ((TCPClient, UnsafeRawBufferPointer) -> Int)?
     /// A connect attempt or an established connection failed (ECONNREFUSED, ECONNRESET, ...).
     public var onError: ((TCPClient, any Error) -> Void)?
     /// The connection closed, or the client gave up connecting. Called once per connect().
@@ -123,7 +124,7 @@ public final class TCPClient: ConnectionOwner {
 
     func connected(_ socket: consuming Socket) {
         connector = nil
-        let connection = TCPConnection(socket: socket, peer: address.description, loop: loop, owner: self)
+        let connection = TCPConnection(socket: socket, peer: address.description, loop: loop, owner: .client(Unretained(self)))
         do {
             try loop.register(connection, fd: connection.fd, interest: .readable)
         } catch {
@@ -175,8 +176,8 @@ public final class TCPClient: ConnectionOwner {
 
     // MARK: ConnectionOwner
 
-    func handleMessages(_ connection: TCPConnection, _ input: IOBuffer) {
-        onMessage?(self, input)
+    func handleMessages(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) -> Int {
+        onMessage?(self, bytes) ?? bytes.count
     }
 
     func connectionFailed(_ connection: TCPConnection, _ error: any Error) {

@@ -28,11 +28,12 @@ final class ManyClients {
             let client = TCPClient(loop: loop, address: address, backoff: .once)
             let expected = (0..<ManyClients.messagesEach).map { Array("connection \(index), message \($0)".utf8) }
             var next = 0, wrong = false
-            client.onMessage = { [unowned self] client, input in
+            client.onMessage = { [unowned self] client, bytes in
+                var used = 0
                 do {
-                    while let header = try codec.nextFrame(in: input) {
-                        let payload = input.withReadableBytes { Array($0[FrameHeader.size..<header.frameSize]) }
-                        input.consume(header.frameSize)
+                    while let header = try codec.nextFrame(in: bytes, at: used) {
+                        let payload = Array(bytes[(used + FrameHeader.size)..<(used + header.frameSize)])
+                        used += header.frameSize
                         if header.msgid == 1 && next < expected.count && payload == expected[next] {
                             echoed += 1
                         } else {
@@ -46,6 +47,7 @@ final class ManyClients {
                     errors.append("connection \(index): \(error)")
                 }
                 if next >= expected.count || wrong { client.disconnect() }
+                return used
             }
             client.onError = { [unowned self] _, error in errors.append("connection \(index): \(error)") }
             client.onClosed = { [unowned self] _ in closed += 1 }
