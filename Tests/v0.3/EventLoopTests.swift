@@ -38,13 +38,13 @@ func makeReadable(_ fd: CInt) {
         try loop.register(onB, fd: b, interest: .readable)
 
         makeReadable(aPeer)
-        #expect(loop.runOnce(timeout: 1000) == 1)
+        loop.runOnce(timeout: 1000)
         #expect(onA.calls == [EpollEvents.readable])
         #expect(onB.calls.isEmpty)
 
         try loop.modify(fd: b, interest: .writable)          // a socket with room to send is writable
         loop.unregister(fd: a)
-        #expect(loop.runOnce(timeout: 1000) == 1)
+        loop.runOnce(timeout: 1000)
         #expect(onB.calls == [EpollEvents.writable])
         #expect(onA.calls.count == 1)                         // unregistered: its readable byte is ignored
     }

@@ -61,7 +61,7 @@ public final class EchoServer {
 
     /// Echoes the whole frames at the front of `bytes` with one send() and returns how many bytes they
     /// take; a partial frame after them stays with the connection. Inlined into the connection's read
-    /// path (TCPConnection.handleRead): called, it cost 36 of 161 instructions per round trip (make
+    /// path (TCPConnection.handleRead): called, it cost 36 of 157 instructions per round trip (make
     /// bench-instr 3).
     @inline(__always)
     func handleMessages(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) -> Int {

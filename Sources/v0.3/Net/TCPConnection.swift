@@ -65,7 +65,7 @@ public final class TCPConnection: EventHandler {
     /// the error or end of stream (after any bytes still queued, which are not lost).
     public override func handleEvent(_ events: UInt32) {
         // A connection watches one direction at a time: readable, or writable while output waits. (Both
-        // tested in turn cost 14 of 139 instructions per round trip: make bench-instr 3.)
+        // tested in turn cost 14 of 135 instructions per round trip: make bench-instr 3.)
         if interest == .readable {
             if events & (EpollEvents.readable | EpollEvents.error | EpollEvents.hangUp) != 0 { handleRead() }
         } else if events & (EpollEvents.writable | EpollEvents.error | EpollEvents.hangUp) != 0 {
@@ -77,7 +77,7 @@ public final class TCPConnection: EventHandler {
     /// Edge-triggered: read until EAGAIN, because no new event comes for bytes already there.
     /// Guarded by: the ladder run with --edge-triggered (Tests/Ladder/LadderStages.swift).
     /// Inlined into handleEvent, with readIntoLoopBuffer and the server's handleMessages, so that the
-    /// echo path is one function: called, it cost 13 of 138 instructions per round trip (make bench-instr 3).
+    /// echo path is one function: called, it cost 13 of 134 instructions per round trip (make bench-instr 3).
     @inline(__always)
     private func handleRead() {
         repeat {
@@ -157,7 +157,7 @@ public final class TCPConnection: EventHandler {
     }
 
     /// Sends `bytes`: written at once if nothing is queued, the rest queued in `output` for EPOLLOUT.
-    /// Inlined (with sysWrite, and sysRead in the read path): as calls, the three cost 69 of 194
+    /// Inlined (with sysWrite, and sysRead in the read path): as calls, the three cost 69 of 190
     /// instructions per round trip (make bench-instr 3), though any one of them alone was inlined anyway.
     @inline(__always)
     public func send(_ bytes: UnsafeRawBufferPointer) {

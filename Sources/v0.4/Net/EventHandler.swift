@@ -7,7 +7,7 @@
 ///
 /// A class, not a protocol: the loop calls its handlers without retaining them (EventLoop.runOnce),
 /// and Swift offers that (`Unmanaged`) for class references only. As a protocol (`any EventHandler`),
-/// copied out of the table and retained for each event, it cost 61 of 186 instructions per round trip
+/// copied out of the table and retained for each event, it cost 58 of 179 instructions per round trip
 /// (make bench-instr 3; chapter 3, "What the hot path costs").
 public class EventHandler {
     /// `events` holds the EPOLL* bits that fired (see EpollEvents). Loop thread only.

@@ -66,7 +66,7 @@ public struct FrameCodec: Sendable {
     public func nextFrame(in bytes: UnsafeRawBufferPointer, at offset: Int = 0) throws(FrameError) -> FrameHeader? {
         guard bytes.count - offset >= FrameHeader.size else { return nil }
         // Both fields in one load: the header's 8 bytes as one big-endian UInt64, msgid in its high half
-        // (two 4-byte loads: 2 of 127 instructions per round trip, make bench-instr 3).
+        // (two 4-byte loads: 2 of 123 instructions per round trip, make bench-instr 3).
         let word = UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
         let header = FrameHeader(msgid: UInt32(truncatingIfNeeded: word >> 32), length: UInt32(truncatingIfNeeded: word))
         guard Int(header.length) <= maxFrame else {

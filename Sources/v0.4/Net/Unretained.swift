@@ -17,7 +17,7 @@ struct Unretained<Object: AnyObject> {
     init(_ object: Object) { self.object = object }
 
     /// Calls `body` with the object, not retained for the call either. Called directly, an unretained
-    /// reference is retained and released around each call: 47 of 172 instructions per round trip on
+    /// reference is retained and released around each call: 47 of 168 instructions per round trip on
     /// the echo path (make bench-instr 3).
     @inline(__always)
     func call<Result>(_ body: (Object) -> Result) -> Result {
