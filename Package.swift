@@ -30,6 +30,8 @@ var targets: [Target] = [
     .executableTarget(name: "bench", dependencies: ["Benchmark"], path: "Sources/bench"),
     .executableTarget(name: "c-echo-server", path: "Sources/c-echo-server"),
     .testTarget(name: "BenchmarkTests", dependencies: ["Benchmark", "Conformance"], path: "Tests/BenchmarkTests"),
+    // The chapters' excerpts, diffstats and reading orders, checked against the code (Tests/Chapters).
+    .testTarget(name: "ChapterTests", dependencies: ["Conformance"], path: "Tests/Chapters"),
 ]
 
 for n in stages {

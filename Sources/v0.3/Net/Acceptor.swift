@@ -50,8 +50,10 @@ final class Acceptor: EventHandler {
 
     /// PITFALL: out of descriptors, accept(2) fails with EMFILE and leaves the connection in the backlog.
     /// The listener stays readable, so a level-triggered loop wakes at once, fails again, and spins at
-    /// 100% CPU (an edge-triggered one instead forgets the connection). The spare-fd trick (libev's and
-    /// muduo's): give up the spare fd, accept the connection into it, close it, take the spare back.
+    /// 100% CPU (an edge-triggered one hears of the listener again only when another connection comes,
+    /// fails again, and stalls once the backlog is full and the kernel drops new handshakes). The
+    /// spare-fd trick (libev's and muduo's): give up the spare fd, accept the connection into it, close
+    /// it, take the spare back.
     /// The client sees its connection closed instead of hanging, and the loop does not spin.
     /// Guarded by: the ladder's fd-limit (make check 3).
     /// Returns false if it could not shed (no spare): accepting is then paused until a connection closes.

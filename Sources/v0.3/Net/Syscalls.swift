@@ -138,8 +138,8 @@ func isTransientAcceptError(_ err: CInt) -> Bool {
 
 /// connect(2) on a blocking socket: returns once the handshake is done, or throws (ECONNREFUSED, ...).
 /// EINTR is NOT retried: a connect interrupted by a signal goes on in the kernel, and calling it again
-/// is not portable (POSIX allows EALREADY; Linux waits again, or says EISCONN if the handshake ended
-/// meanwhile). A blocking client has nothing better to do than report it.
+/// is not portable (POSIX allows EALREADY, and EISCONN once done; Linux waits again, or returns 0 if
+/// the handshake ended meanwhile). A blocking client has nothing better to do than report it.
 func sysConnect(_ fd: CInt, _ address: SocketAddress) throws {
     let result = address.withSockAddr { Glibc.connect(fd, $0, $1) }
     if result == -1 {

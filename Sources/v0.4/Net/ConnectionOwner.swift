@@ -1,5 +1,5 @@
 // ConnectionOwner.swift: who a TCPConnection reports to (the server, or a TCPClient), and how it calls them.
-// v0.4: new: the server and the TCPClient both own connections now.
+// v0.4: new: a connection reports to the server or, now, to a TCPClient.
 
 /// The owner of a TCPConnection: the EchoServer for the connections it accepted, a TCPClient for the
 /// one it connected. Each has the same three methods, called here: frames arrived, an error, the close.

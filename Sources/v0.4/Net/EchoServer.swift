@@ -3,7 +3,7 @@
 // v0.2: frames: read into an input IOBuffer, echo each whole frame via an output IOBuffer, answer a
 //       protocol error with an error frame and close that client; buffers come from a BufferPool.
 // v0.3: on an EventLoop: an Acceptor hands out connections, each a TCPConnection; all clients at once.
-// v0.4: it owns connections as a TCPClient does (a ConnectionOwner case).
+// v0.4: its connections report to it through ConnectionOwner.server, a TCPClient's through .client.
 import Glibc
 
 /// Serves every client at once, on one thread: the EventLoop waits for whichever socket is ready, and

@@ -143,8 +143,8 @@ func isTransientAcceptError(_ err: CInt) -> Bool {
 /// read with sysSocketError. (It may also succeed at once, true; Linux TCP does not, but the caller
 /// must handle it.)
 /// EINTR is NOT retried: a connect interrupted by a signal goes on in the kernel, and calling it again
-/// is not portable (POSIX allows EALREADY; Linux waits again, or says EISCONN if the handshake ended
-/// meanwhile). Treated like EINPROGRESS, it is waited for the same way: writable, then SO_ERROR.
+/// is not portable (POSIX allows EALREADY, and EISCONN once done; Linux waits again, or returns 0 if
+/// the handshake ended meanwhile). Treated like EINPROGRESS, it is waited for the same way: writable, then SO_ERROR.
 func sysConnect(_ fd: CInt, _ address: SocketAddress) throws -> Bool {
     let result = address.withSockAddr { Glibc.connect(fd, $0, $1) }
     if result == 0 { return true }

@@ -30,9 +30,9 @@ public struct Backoff: Sendable {
 ///     connect() ─► Connector ─► connected ─► onConnected, queued bytes out; onMessage for replies
 ///                      └─► failed ─► onError; a retry after the backoff, or give up: onClosed
 ///
-/// The callbacks run on the loop's thread. Owns its connection, which holds it unowned: a TCPClient
-/// must outlive its connection, so drop it only once it is closed (disconnect() closes at once; deinit
-/// checks). Loop thread only.
+/// The callbacks run on the loop's thread. Holds its connection while it is open (as the loop's table
+/// does), and the connection holds the client unowned: a TCPClient must outlive its connection, so drop
+/// it only once it is closed (disconnect() closes at once; deinit checks). Loop thread only.
 public final class TCPClient {
     public enum State {
         case idle, connecting, connected, closed
