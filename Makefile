@@ -10,7 +10,7 @@ LATEST  := $(lastword $(STAGES))
 
 # `make stage 2`: make reads "2" as a second goal. Take it as N, and give it an empty recipe so make
 # does not go looking for a file called "2".
-COMMANDS := stage server client diff test check fuzz bench bench-conns bench-instr e2e
+COMMANDS := stage server client diff test check pitfalls fuzz bench bench-conns bench-instr e2e
 ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
   ifneq ($(word 2,$(MAKECMDGOALS)),)
     N ?= $(word 2,$(MAKECMDGOALS))
@@ -22,7 +22,7 @@ endif
 need-stage = @if [ -z "$(N)" ] || [ -z "$(filter $(N),$(STAGES))" ]; then \
 	echo "usage: make $@ N   (N is a stage: $(STAGES))" >&2; exit 2; fi
 
-.PHONY: help stage server client diff test check fuzz sanitize bench bench-conns bench-instr e2e clean
+.PHONY: help stage server client diff test check pitfalls fuzz sanitize bench bench-conns bench-instr e2e clean
 
 help:
 	@echo "The workbook: a network server in Swift, built in stages v0.1..v0.$(LATEST)."
@@ -35,6 +35,8 @@ help:
 	@echo "  make test N             stage N's tests and its conformance ladder"
 	@echo "  make check N            the conformance ladder (behaviours of stages 1..N) against v0.N-server"
 	@echo "  make check N SERVER=\"cmd\" the same ladder against your own server command"
+	@echo "  make pitfalls [N]       put each pitfall of stage N (default: every stage) back, and watch its test fail"
+	@echo "  make pitfalls N PITFALL=name   one pitfall, with the failing test's output"
 	@echo "  make fuzz [N]           fuzz stage N's frame decoder and IOBuffer (default: latest; FUZZ_SECONDS=60 each)"
 	@echo "  make sanitize           every test under AddressSanitizer, then under ThreadSanitizer"
 	@echo "  make bench              every stage and the C reference under the same loads: one table (bench/results.md)"
@@ -77,6 +79,12 @@ check:
 	@$(SWIFT) build --quiet --product v0.$(N)-server
 	$(BIN)/checker --stage $(N) --server "$(if $(SERVER),$(SERVER),$(BIN)/v0.$(N)-server)"
 
+# Each patch in pitfalls/v0.N puts one bug back in a scratch copy of the tree (.build-pitfalls), which
+# is built and tested there: your working tree is never touched.
+pitfalls:
+	@if [ -n "$(N)" ] && [ -z "$(filter $(N),$(STAGES))" ]; then echo "usage: make pitfalls [N] [PITFALL=name]   (N is a stage: $(STAGES))" >&2; exit 2; fi
+	@scripts/pitfalls.sh "$(N)" "$(PITFALL)"
+
 fuzz:
 	@scripts/fuzz.sh $(if $(N),$(N),$(LATEST)) $(FUZZ_SECONDS)
 
@@ -106,7 +114,7 @@ bench-instr:
 	@scripts/bench.sh instr $(N)
 
 e2e:
-	@echo "make e2e: not built yet; it runs the proxy of stage 10." >&2; exit 1
+	@echo "make e2e: not built yet; it comes with stage 11." >&2; exit 1
 
 clean:
 	$(SWIFT) package clean

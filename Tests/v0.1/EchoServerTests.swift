@@ -63,6 +63,28 @@ import Testing
         #expect(result.lines.last == "\(EchoClient.demoMessages.count) of \(EchoClient.demoMessages.count) echoes correct")
     }
 
+    @Test("the echo is read until every byte is back")
+    func echoIsReadWhole() throws {
+        let echo = Array((0..<100).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        var reply = [UInt8](repeating: 0, count: echo.count)
+        var calls = 0
+        // A read(2) that returns at most 7 bytes a call, as a stream may deliver a long echo.
+        try reply.withUnsafeMutableBytes { reply in
+            try EchoClient.readAll(into: reply) { space in
+                let start = calls * 7, count = min(7, space.count)
+                echo[start..<start + count].withUnsafeBytes { space.copyMemory(from: $0) }
+                calls += 1
+                return count
+            }
+        }
+        #expect(reply == echo)
+        #expect(calls == (100 + 6) / 7)
+        // A server that closes early is an error, not a short echo.
+        #expect(throws: EchoMismatch.self) {
+            try reply.withUnsafeMutableBytes { reply in try EchoClient.readAll(into: reply) { _ in 0 } }
+        }
+    }
+
     @Test("bad flags print one line and exit 2", arguments: [
         ("--port abc", "invalid value 'abc' for --port"),
         ("--port 65536", "invalid value '65536' for --port"),

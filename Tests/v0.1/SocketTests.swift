@@ -49,6 +49,21 @@ import Testing
         #expect(error?.description == "bind: Address already in use (EADDRINUSE)")
     }
 
+    @Test("a restarted server binds its port while old connections wait in TIME_WAIT")
+    func restartDuringTimeWait() throws {
+        let listener = try Socket.listen(on: loopback)
+        let address = try #require(try listener.localAddress())
+        let client = try Socket.connect(to: address)
+        var peer: SocketAddress?
+        let accepted = try listener.accept(peer: &peer)
+        accepted.close()                                      // the server closes first: its side waits in TIME_WAIT
+        listener.close()
+        _ = consume client
+        // SO_REUSEADDR lets the new listener bind the port all the same (without it: EADDRINUSE).
+        let restarted = try Socket.listen(on: address)
+        #expect(try restarted.localAddress()?.port == address.port)
+    }
+
     @Test("connect to a port with no listener is ECONNREFUSED")
     func connectRefused() throws {
         // Bind a port and close it again: nobody listens there now.
@@ -161,6 +176,25 @@ import Testing
         }
         for err in [EMFILE, ENFILE, ENOBUFS, ENOMEM, EBADF, EINVAL] {
             #expect(!isTransientAcceptError(err), "\(errnoName(err)) would come back at once: not retried")
+        }
+    }
+
+    @Test("errno is read right after the call, before anything else")
+    func errnoIsReadAtOnce() async {
+        await #expect(processExitsWith: .success) {
+            let first = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0)!)
+            let busy = SocketAddress(host: "127.0.0.1", port: try first.localAddress()!.port)!
+            // From here on, anything that writes to stderr fails, and leaves EBADF in errno: code that
+            // logs before it reads errno reports the wrong error (and EBADF stops the program).
+            _ = close(2)
+            var status: CInt = 1
+            do {
+                _ = try Socket.listen(on: busy)
+            } catch let error as SystemError {
+                status = error.errno == EADDRINUSE ? 0 : 1
+            }
+            _ = first.fd
+            exit(status)
         }
     }
 }

@@ -65,6 +65,34 @@ func makeReadable(_ fd: CInt) {
         #expect(loop.registeredCount == 0)
     }
 
+    @Test("a handler that unregisters itself is freed after its callback")
+    func selfUnregisteringHandlerOutlivesItsCallback() throws {
+        /// Unregisters itself, then records that it is still running; its deinit records too.
+        final class SelfUnregistering: EventHandler {
+            unowned let loop: EventLoop
+            let fd: CInt
+            let record: (String) -> Void
+            init(loop: EventLoop, fd: CInt, record: @escaping (String) -> Void) {
+                self.loop = loop
+                self.fd = fd
+                self.record = record
+            }
+            override func handleEvent(_ events: UInt32) {
+                loop.unregister(fd: fd)
+                record("callback still running")
+            }
+            deinit { record("freed") }
+        }
+        let loop = try EventLoop()
+        let (a, aPeer) = try socketPair()
+        defer { [a, aPeer].forEach { _ = close($0) } }
+        var order: [String] = []
+        try loop.register(SelfUnregistering(loop: loop, fd: a) { order.append($0) }, fd: a, interest: .readable)
+        makeReadable(aPeer)                                   // only the loop's table holds the handler now
+        loop.runOnce(timeout: 1000)
+        #expect(order == ["callback still running", "freed"], "the handler was freed while it ran")
+    }
+
     @Test("closing another fd inside a callback in the same wakeup is safe")
     func closeOtherInSameWakeup() throws {
         let loop = try EventLoop()
@@ -163,6 +191,35 @@ func makeReadable(_ fd: CInt) {
         #expect(read(peer, &echo, echo.count) == frame.count)
         #expect(echo == frame)
         #expect(server.pool.idleCounts.reduce(0, +) == 1)     // the borrowed buffer is back in the pool
+    }
+
+    @Test("a half-closed peer gets its whole echo, then end of stream")
+    func halfClosedPeerGetsItsEcho() throws {
+        let (server, connection, peer) = try serverAndConnection()
+        defer { _ = close(peer) }
+        // A small send buffer on our side: the echo cannot all be written at once, so most of it waits
+        // in `output` while the peer's FIN is already there to be read.
+        var small: CInt = 4096
+        try #require(setsockopt(connection.fd, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<CInt>.size)) == 0)
+        let payload = [UInt8](repeating: 7, count: 32 * 1024)
+        let frame: [UInt8] = [0, 0, 0, 1] + withUnsafeBytes(of: UInt32(payload.count).bigEndian, Array.init) + payload
+        #expect(frame.withUnsafeBytes { write(peer, $0.baseAddress, $0.count) } == frame.count)
+        #expect(shutdown(peer, CInt(SHUT_WR)) == 0)           // "I have sent everything; send me the rest"
+        server.loop.runOnce(timeout: 1000)                    // reads the frame; most of its echo waits
+        #expect(connection.output != nil)
+        server.loop.runOnce(timeout: 0)                       // the FIN is there, and must not end it yet
+        // The peer reads what the loop writes, one step at a time, until end of stream.
+        try #require(fcntl(peer, F_SETFL, O_NONBLOCK) == 0)
+        var echo: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        var endOfStream = false
+        for _ in 0..<1000 where !endOfStream {
+            let count = read(peer, &chunk, chunk.count)
+            if count > 0 { echo += chunk[..<count] } else if count == 0 { endOfStream = true } else { server.loop.runOnce(timeout: 100) }
+        }
+        let whole = echo == frame                             // (not in #expect: it would print 32 KiB twice)
+        #expect(whole, "the echo stopped after \(echo.count) of \(frame.count) bytes, or differs")
+        #expect(endOfStream)
     }
 
     @Test("a send that fails while frames are handled does not crash")

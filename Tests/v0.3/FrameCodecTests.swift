@@ -33,7 +33,7 @@ import Testing
                   Frame(msgid: 2, payload: []),
                   Frame(msgid: 0xFFFF_FFFF, payload: Array(repeating: 7, count: 100))]
 
-    @Test func headerIsBigEndian() {
+    @Test("the frame header is big-endian on the wire") func headerIsBigEndian() {
         #expect(wire([Frame(msgid: 0x0102_0304, payload: [9])]) == [1, 2, 3, 4, 0, 0, 0, 1, 9])
     }
 

@@ -3,7 +3,7 @@ import Testing
 @testable import Net_v0_3
 
 @Suite struct SocketAddressTests {
-    @Test func parsesAndPrints() throws {
+    @Test("a port is kept in network byte order") func parsesAndPrints() throws {
         let address = try #require(SocketAddress(host: "10.1.2.3", port: 7777))
         #expect(address.description == "10.1.2.3:7777")
         // The kernel wants the port in network byte order (big-endian): 7777 = 0x1E61.

@@ -63,6 +63,17 @@ import Testing
         #expect(result.lines.last == "100 of 100 echoes correct, on 20 connections", "\(result.lines)")
     }
 
+    @Test("a long message comes back whole through the blocking client")
+    func longMessageThroughBlockingClient() throws {
+        let process = try ServerProcess.start(command: try binary(server), readyTimeout: .seconds(15))
+        defer { process.stop() }
+        // 96 KiB: the echo comes back in several reads, which the client must put together.
+        let message = String(repeating: "0123456789abcdef", count: 6 * 1024)
+        let result = try runCommand("\(try binary(client)) --port \(process.address.port) \(message)")
+        #expect(result.status == .exited(0), "\(result.lines.suffix(3))")
+        #expect(result.lines.contains { $0.hasPrefix("echo ok") && $0.hasSuffix("(98304 bytes)") }, "\(result.lines.suffix(3))")
+    }
+
     @Test("bad flags print one line and exit 2", arguments: [
         ("--port abc", "invalid value 'abc' for --port"),
         ("--port 65536", "invalid value '65536' for --port"),

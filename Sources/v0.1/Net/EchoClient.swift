@@ -15,24 +15,31 @@ public struct EchoClient: ~Copyable {
     }
 
     /// Sends `message` and reads until as many bytes came back.
-    /// PITFALL: TCP is a byte stream, not a message queue: one write may come back in several reads,
-    /// so one read(2) is not "the echo". Guarded by: the ladder's echo-1-mib (make check 1).
     /// This client writes everything before it reads; chapter 1's exercise 3 shows the size at which
     /// that deadlocks against an echo server.
     public func echo(_ message: [UInt8]) throws -> [UInt8] {
         try message.withUnsafeBytes { try socket.writeAll($0) }
         var reply = [UInt8](repeating: 0, count: message.count)
-        var received = 0
         try reply.withUnsafeMutableBytes { reply in
-            while received < message.count {
-                let count = try socket.read(into: UnsafeMutableRawBufferPointer(rebasing: reply[received...]))
-                if count == 0 {
-                    throw EchoMismatch(description: "server closed after \(received) of \(message.count) bytes")
-                }
-                received += count
-            }
+            try EchoClient.readAll(into: reply) { try socket.read(into: $0) }
         }
         return reply
+    }
+
+    /// Reads until `buffer` is full; throws if the server closes first.
+    /// PITFALL: TCP is a byte stream, not a message queue: one write may come back in several reads,
+    /// so one read(2) is not "the echo". `readSome` is read(2) in the program, a fake in the test.
+    /// Guarded by: Tests/v0.N/EchoServerTests.swift "the echo is read until every byte is back".
+    static func readAll(into buffer: UnsafeMutableRawBufferPointer,
+                        _ readSome: (UnsafeMutableRawBufferPointer) throws -> Int) throws {
+        var received = 0
+        while received < buffer.count {
+            let count = try readSome(UnsafeMutableRawBufferPointer(rebasing: buffer[received...]))
+            if count == 0 {
+                throw EchoMismatch(description: "server closed after \(received) of \(buffer.count) bytes")
+            }
+            received += count
+        }
     }
 
     /// Sends each message, checks its echo, prints a line per message and a summary.

@@ -23,7 +23,7 @@ public struct EchoClient: ~Copyable {
     /// Sends `message` as one frame and returns the payload of the frame that comes back.
     /// PITFALL: TCP is a byte stream, not a message queue: one write may come back in several reads,
     /// so one read(2) is not "the echo". The frame header says how many bytes make the whole reply.
-    /// Guarded by: the ladder's echo-1-mib (make check 1).
+    /// Guarded by: Tests/v0.N/EchoServerTests.swift "the client's demo passes against the server".
     /// One frame out, one frame back: the server reads a whole frame before it writes, so a message up
     /// to --max-frame cannot deadlock the two of us (chapter 1, exercise 3, shows how raw bytes can).
     public func echo(_ message: [UInt8], msgid: UInt32 = 1) throws -> [UInt8] {

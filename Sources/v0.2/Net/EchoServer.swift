@@ -61,7 +61,7 @@ public final class EchoServer {
                 if count == 0 { break }
                 // PITFALL: a read ends anywhere: mid-header, mid-payload, or after several frames.
                 // Take every whole frame; leave a partial one in `input` for the next read.
-                // Guarded by: Tests/v0.N/FrameCodecTests.swift "a header split at every byte offset".
+                // Guarded by: the ladder's frame-byte-by-byte and frames-in-one-write (make check 2).
                 while let header = try codec.nextFrame(in: input) {
                     input.withReadableBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[..<header.frameSize])) }
                     input.consume(header.frameSize)

@@ -17,6 +17,7 @@ public struct SystemError: Error, CustomStringConvertible {
 /// Runs `body` (one system call returning -1 on failure) and turns -1 into a thrown SystemError.
 /// PITFALL: errno belongs to whatever ran last, so it is read on the statement right after the call,
 /// before anything else (a log line, an allocation) can overwrite it.
+/// Guarded by: Tests/v0.N/SocketTests.swift "errno is read right after the call, before anything else".
 /// EINTR means "a signal arrived before anything happened": the call is simply made again.
 @inline(__always)
 private func retryingEINTR<T: BinaryInteger>(_ call: String, _ body: () -> T) throws -> T {

@@ -45,7 +45,7 @@ public final class EventLoop {
     /// table's reference is what keeps it alive, also while it runs: a handler that unregisters itself
     /// in its callback would otherwise free itself mid-call. Its reference moves here instead, and is
     /// released when the wakeup ends (muduo defers destruction with queueInLoop for the same reason).
-    /// Guarded by: Tests/v0.N/EventLoopTests.swift "a handler may unregister itself during its callback".
+    /// Guarded by: Tests/v0.N/EventLoopTests.swift "a handler that unregisters itself is freed after its callback".
     private var retired: [Unmanaged<EventHandler>] = []
     private var nextGeneration: UInt32 = 1
     private var running = false

@@ -214,7 +214,8 @@ public final class TCPConnection: EventHandler {
     /// the rest of its echo.
     /// PITFALL: closing on end of stream while output is queued drops that echo. Here it cannot happen:
     /// reading stops while output is pending, so end of stream is only read once everything owed is out.
-    /// Guarded by: the ladder's half-close (make check 3), which fails if reading goes on meanwhile.
+    /// Guarded by: Tests/v0.N/EventLoopTests.swift "a half-closed peer gets its whole echo, then end of stream".
+    /// (The ladder's half-close checks the same over TCP, but catches this bug only when timing allows.)
     private func handlePeerClosed() {
         handleClose()
     }
