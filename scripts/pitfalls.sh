@@ -13,6 +13,7 @@
 #   Guarded by: Tests/v0.N/File.swift "the test's name"     (or: the ladder's BEHAVIOUR (make check N))
 #   Run: test FILTER                  swift test --filter FILTER, in the scratch tree
 #   Run: check N BEHAVIOUR [FLAGS]    the checker, one behaviour, against that tree's v0.N-server FLAGS
+#   Note: ...                         (optional) where the guard measures or races rather than proves
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
@@ -128,6 +129,8 @@ for n in "${stages[@]}"; do
             failed=$((failed + 1))
         fi
         if [[ -n $only_name ]]; then
+            note=$(field "Note" "$patch")
+            [[ -n $note ]] && echo "        (note: $note)"
             echo
             echo "The test's output with the bug in ($run):"
             grep -v '^\[[0-9]*/[0-9]*\]\|^Building\|^Build complete\|^Test Suite\|Executed 0 tests\|^◇\|^↳ Testing Library\|^↳ Target Platform' "$log" |

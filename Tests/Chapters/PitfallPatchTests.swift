@@ -84,20 +84,33 @@ func pitfallPatches(stage: Int) throws -> [PitfallPatch] {
 }
 
 @Suite struct PitfallPatchTests {
+    /// Pitfalls and patches are matched by their guard: each guard needs as many patches as the new
+    /// PITFALL comments it guards (one comment may have more: a read that ends anywhere can drop a
+    /// partial frame or leave whole ones waiting), and each patch puts back a pitfall the code marks.
     @Test("every pitfall a stage introduces has a patch that puts it back", arguments: try stageNumbers())
     func everyNewPitfallHasAPatch(stage: Int) throws {
         let earlier = stage > 1 ? Set(try pitfallComments(stage: stage - 1).map(\.text)) : []
         let new = try pitfallComments(stage: stage).filter { !earlier.contains($0.text) }
         let patches = try pitfallPatches(stage: stage)
-        let guards = patches.compactMap(\.guardedBy)
+        var patchesPerGuard: [String: Int] = [:]
+        for guardedBy in patches.compactMap(\.guardedBy) { patchesPerGuard[guardedBy, default: 0] += 1 }
+        var pitfallsPerGuard: [String: [PitfallComment]] = [:]
         for pitfall in new {
             guard let guardedBy = pitfall.guardedBy else {
                 Issue.record("\(pitfall.file): \"\(pitfall.text.prefix(70))\" names no test (`Guarded by:`)")
                 continue
             }
-            #expect(guards.contains(guardedBy), "\(pitfall.file): no patch in pitfalls/v0.\(stage) puts back \"\(pitfall.text.prefix(70))\" (guarded by \(guardedBy))")
+            pitfallsPerGuard[guardedBy, default: []].append(pitfall)
         }
-        #expect(patches.count >= Set(new.map(\.text)).count, "v0.\(stage) introduces \(new.count) PITFALL comments and has \(patches.count) patches")
+        for (guardedBy, pitfalls) in pitfallsPerGuard {
+            #expect(patchesPerGuard[guardedBy, default: 0] >= pitfalls.count,
+                    "\(pitfalls.count) new PITFALL comment(s) guarded by \(guardedBy) and \(patchesPerGuard[guardedBy, default: 0]) patch(es) in pitfalls/v0.\(stage): \(pitfalls.map { "\($0.file): \($0.text.prefix(60))" })")
+        }
+        for patch in patches {
+            guard let guardedBy = patch.guardedBy else { continue }
+            #expect(pitfallsPerGuard[guardedBy] != nil,
+                    "\(patch.path) puts back a pitfall no new PITFALL comment of v0.\(stage) names (guarded by \(guardedBy)): mark it in the code")
+        }
     }
 
     @Test("every patch applies to the tree and names a test that exists", arguments: try stageNumbers())

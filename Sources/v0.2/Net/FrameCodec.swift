@@ -60,6 +60,8 @@ public struct FrameCodec: Sendable {
     /// PITFALL: the length is checked as soon as the header is in, before waiting for the payload, so a
     /// header that announces 4 GiB cannot make us buffer 4 GiB.
     /// Guarded by: Tests/v0.N/FrameCodecTests.swift "an oversized length is refused from its header alone".
+    /// PITFALL: a frame of exactly maxFrame bytes is allowed (`<=`, not `<`).
+    /// Guarded by: the ladder's frame-max-size (make check 2).
     public func nextFrame(in buffer: IOBuffer) throws(FrameError) -> FrameHeader? {
         guard buffer.readableCount >= FrameHeader.size else { return nil }
         let header = FrameHeader(msgid: buffer.peekUInt32(at: 0), length: buffer.peekUInt32(at: 4))
@@ -78,6 +80,8 @@ public struct FrameCodec: Sendable {
 
     /// Appends an error frame (msgid 0) whose payload is `code`, a space and `reason`, in UTF-8:
     /// `too-large frame length 2000000 exceeds the maximum 1048576`.
+    /// PITFALL: without the code first, a client cannot tell too-large from bad-request without parsing
+    /// prose.
     /// Guarded by: the ladder's frame-oversize, which reads the code (make check 2).
     public func encodeError(code: String, _ reason: String, into buffer: IOBuffer) {
         var text = code + " " + reason

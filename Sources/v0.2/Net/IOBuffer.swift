@@ -79,7 +79,10 @@ public final class IOBuffer {
         writerIndex += bytes.count
     }
 
-    /// Appends `value` as 4 big-endian bytes (the byte order of the wire protocol).
+    /// Appends `value` as 4 big-endian bytes.
+    /// PITFALL: the wire's byte order, not the CPU's (little-endian on x86), or a peer on another CPU,
+    /// or in another language, reads msgid 1 as 16777216.
+    /// Guarded by: Tests/v0.N/FrameCodecTests.swift "the frame header is big-endian on the wire".
     public func appendUInt32(_ value: UInt32) {
         withUnsafeBytes(of: value.bigEndian) { append($0) }
     }
@@ -96,6 +99,9 @@ public final class IOBuffer {
     }
 
     /// Moves the readable bytes to the front, turning the consumed part into writable space.
+    /// PITFALL: the indices say where the bytes are: reset them without moving the bytes, and the next
+    /// read takes whatever was at the front.
+    /// Guarded by: Tests/v0.N/IOBufferTests.swift "reserve compacts before it grows".
     func compact() {
         let count = readableCount
         if readerIndex > 0 && count > 0 {

@@ -101,6 +101,7 @@ func sysAccept(_ fd: CInt) throws -> (CInt, sockaddr_storage) {
 }
 
 /// accept(2)'s failures that end only the connection being taken, not the listener: take the next one.
+/// PITFALL: thrown as the listener's failure, one client's trouble would reach every client.
 /// ECONNABORTED: the peer gave up while it waited in the backlog. The rest are network errors Linux
 /// passes on from the new connection (accept(2), "Error handling"), and EPERM, a firewall rule.
 /// Guarded by: Tests/v0.N/SocketTests.swift "accept retries the errors of one connection".
@@ -176,8 +177,10 @@ func sysWriteLogLine(_ fd: CInt, _ bytes: UnsafeRawBufferPointer) {
     }
 }
 
-/// Ignore SIGPIPE for the whole process. Its default action kills us the moment we write to a peer
-/// that has closed; ignored, that write fails with EPIPE and only that connection is dropped.
+/// Ignore SIGPIPE for the whole process.
+/// PITFALL: SIGPIPE's default action kills us, silently, the moment we write to a peer that has
+/// closed; ignored, that write fails with EPIPE and only that connection is dropped.
+/// Guarded by: the ladder's unread-echo-close (make check 1).
 public func ignoreSIGPIPE() {
     _ = Glibc.signal(SIGPIPE, SIG_IGN)
 }

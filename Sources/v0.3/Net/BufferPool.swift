@@ -46,6 +46,9 @@ public final class BufferPool {
     }
 
     /// Empties `buffer` and keeps it for reuse, or lets it go if it is too big or its class is full.
+    /// PITFALL: a pool that keeps every buffer lets one huge message pin its memory for good: a buffer
+    /// beyond the largest class is dropped.
+    /// Guarded by: Tests/v0.N/BufferPoolTests.swift "beyond the largest class: made to measure, never kept".
     /// PITFALL: a buffer given back twice is handed out by the next two takes to two owners, and one
     /// client's bytes go out on another's connection. The pool stops the program instead. The check is
     /// one flag per buffer, on in every build (release too): two owners are worse than a crash.

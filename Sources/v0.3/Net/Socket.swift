@@ -20,8 +20,10 @@ public struct Socket: ~Copyable {
         sysClose(fd)
     }
 
-    /// socket + SO_REUSEADDR + bind + listen. SO_REUSEADDR lets a restarted server bind its port while
-    /// connections of the previous run sit in TIME_WAIT; it does not let two servers share a port.
+    /// socket + SO_REUSEADDR + bind + listen.
+    /// PITFALL: without SO_REUSEADDR, a restarted server cannot bind its port while connections of the
+    /// previous run sit in TIME_WAIT. (It does not let two live servers share a port.)
+    /// Guarded by: Tests/v0.N/SocketTests.swift "a restarted server binds its port while old connections wait in TIME_WAIT".
     /// PITFALL: a burst of clients beyond the backlog is not refused: the kernel drops their SYNs, and
     /// each retries a second later (then 3 s, 7 s...). SOMAXCONN asks for the most the kernel allows; it
     /// caps the number at net.core.somaxconn (4096 since Linux 5.4).

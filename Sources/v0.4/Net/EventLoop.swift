@@ -42,9 +42,10 @@ public final class EventLoop {
     private let epoll: Epoll
     private var handlers: [Registration] = []
     /// Handlers unregistered during this wakeup. The loop calls a handler without retaining it, so the
-    /// table's reference is what keeps it alive, also while it runs: a handler that unregisters itself
-    /// in its callback would otherwise free itself mid-call. Its reference moves here instead, and is
-    /// released when the wakeup ends (muduo defers destruction with queueInLoop for the same reason).
+    /// table's reference is what keeps it alive, also while it runs.
+    /// PITFALL: released by unregister, a handler that unregisters itself in its callback would free
+    /// itself mid-call. Its reference moves here instead, and is released when the wakeup ends (muduo
+    /// defers destruction with queueInLoop for the same reason).
     /// Guarded by: Tests/v0.N/EventLoopTests.swift "a handler that unregisters itself is freed after its callback".
     private var retired: [Unmanaged<EventHandler>] = []
     private var nextGeneration: UInt32 = 1

@@ -8,8 +8,10 @@ public struct UsageError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// Parses the process's arguments with `parse`. `--help` prints `usage` and exits 0; a bad flag prints
-/// one line and exits 2: a program's command line never crashes it or half-starts it.
+/// Parses the process's arguments with `parse`. `--help` prints `usage` and exits 0.
+/// PITFALL: a bad flag must not crash the program (a stack trace, a signal) or half-start it: it
+/// prints one line and exits 2.
+/// Guarded by: Tests/v0.N/EchoServerTests.swift "bad flags print one line and exit 2".
 public func parseCommandLineOrExit<Options>(usage: String, _ parse: (ArraySlice<String>) throws -> Options) -> Options {
     let arguments = CommandLine.arguments.dropFirst()
     if arguments.prefix(while: { $0 != "--" }).contains("--help") {

@@ -12,7 +12,9 @@ public struct SocketAddress: CustomStringConvertible, Equatable, Sendable {
     public init?(host: String, port: UInt16) {
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
-        // Network byte order is big-endian; x86 and ARM are little-endian, so the port is swapped.
+        // PITFALL: network byte order is big-endian; x86 and ARM are little-endian, so the port is
+        // swapped. Stored as it is, port 7777 would be 24862 on the wire.
+        // Guarded by: Tests/v0.N/SocketAddressTests.swift "a port is kept in network byte order".
         sin.sin_port = port.bigEndian
         let text = host == "localhost" ? "127.0.0.1" : host
         guard inet_pton(AF_INET, text, &sin.sin_addr) == 1 else { return nil }

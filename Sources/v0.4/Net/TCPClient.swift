@@ -153,7 +153,10 @@ public final class TCPClient {
         connector = nil
         failedAttempts += 1
         onError?(self, error)
-        guard state == .connecting else { return }      // onError called disconnect(): already finished
+        // PITFALL: onError may have called disconnect(), which finished the client: finishing it again
+        // would call onClosed twice.
+        // Guarded by: Tests/v0.N/TCPClientTests.swift "onClosed comes once, also when onError disconnects".
+        guard state == .connecting else { return }
         // PITFALL: retrying forever hides a wrong address or a dead server behind a silent client.
         // Guarded by: Tests/v0.N/TCPClientTests.swift "a refused connection is reported through the error callback".
         guard failedAttempts < backoff.attempts else {

@@ -76,8 +76,10 @@ public final class TCPConnection: EventHandler {
     }
 
     /// Level-triggered: one read per wakeup (epoll reports the fd again while bytes remain).
-    /// Edge-triggered: read until EAGAIN, because no new event comes for bytes already there.
-    /// Guarded by: the ladder run with --edge-triggered (Tests/Ladder/LadderStages.swift).
+    /// PITFALL: edge-triggered, one read per wakeup leaves bytes behind that no new event announces:
+    /// read until EAGAIN.
+    /// Guarded by: the ladder's echo-1-mib with --edge-triggered (make check 3).
+    /// (Tests/Ladder/LadderStages.swift runs the whole ladder both ways.)
     /// Inlined into handleEvent, with readIntoLoopBuffer and the server's handleMessages, so that the
     /// echo path is one function: called, it cost 13 of 134 instructions per round trip (make bench-instr 3).
     @inline(__always)
@@ -120,6 +122,9 @@ public final class TCPConnection: EventHandler {
 
     /// Reads after the partial frame waiting in `input` (which grows as needed: a big frame takes many
     /// reads) and lends all of it to the owner; `input` goes back to the pool once it is empty.
+    /// PITFALL: kept after it is empty, every connection that once received a partial frame would hold
+    /// a buffer while idle.
+    /// Guarded by: Tests/v0.N/EventLoopTests.swift "an idle connection holds no buffer; a partial frame borrows one until it is whole".
     private func readIntoInput() -> Bool {
         guard let input else { return false }
         var wouldBlock = false
@@ -186,7 +191,8 @@ public final class TCPConnection: EventHandler {
         // level-triggered loop would wake for every connection with room in its send buffer,
         // which is nearly always all of them, and burn a core while idle.
         // Guarded by: the ladder's fd-limit, whose CPU check sees that spin (make check 3).
-        // Reading stops until the peer takes its bytes (backpressure).
+        // PITFALL: reading stops until the peer takes its bytes (backpressure): read on, and a peer
+        // that never reads makes us buffer without limit.
         // Guarded by: the ladder's never-reader (make check 3).
         setInterest(.writable)
     }

@@ -4,8 +4,9 @@
 
 /// A reference to an object that outlives whoever holds it by design (a connection's server: see
 /// TCPConnection), so it needs no retain: release builds store it `unowned(unsafe)`, with no check at
-/// all (plain `unowned` costs an atomic retain and release on every use). Debug builds store it
-/// `unowned`: there, a use after the object is gone traps instead of reading freed memory.
+/// all (plain `unowned` costs an atomic retain and release on every use).
+/// PITFALL: unchecked, a use after the object is gone reads freed memory and may go unnoticed. Debug
+/// builds store it `unowned`: there, such a use traps.
 /// Guarded by: Tests/v0.N/EventLoopTests.swift "a connection whose owner is gone traps in a debug build".
 struct Unretained<Object: AnyObject> {
     #if DEBUG
