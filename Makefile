@@ -37,7 +37,8 @@ help:
 	@echo "  make check N SERVER=\"cmd\" the same ladder against your own server command"
 	@echo "  make pitfalls [N]       put each pitfall of stage N (default: every stage) back, and watch its test fail"
 	@echo "  make pitfalls N PITFALL=name   one pitfall, with the failing test's output"
-	@echo "  make fuzz [N]           fuzz stage N's frame decoder and IOBuffer (default: latest; FUZZ_SECONDS=60 each)"
+	@echo "  make fuzz [N]           fuzz stage N's frame decoder, IOBuffer and connections (default: latest; FUZZ_SECONDS=60 each)"
+	@echo "  make fuzz N PITFALL=name  put a pitfall back in a scratch copy: does the fuzzer find it?"
 	@echo "  make sanitize           every test under AddressSanitizer, then under ThreadSanitizer"
 	@echo "  make bench              every stage and the C reference under the same loads: one table (bench/results.md)"
 	@echo "  make bench N            the same for stage N and the C reference"
@@ -86,7 +87,7 @@ pitfalls:
 	@scripts/pitfalls.sh "$(N)" "$(PITFALL)"
 
 fuzz:
-	@scripts/fuzz.sh $(if $(N),$(N),$(LATEST)) $(FUZZ_SECONDS)
+	@FUZZ_TARGET="$(FUZZ_TARGET)" scripts/fuzz.sh $(if $(N),$(N),$(LATEST)) $(FUZZ_SECONDS) "$(PITFALL)"
 
 # Each sanitizer builds into its own folder, so the normal build stays as it is. The servers the tests
 # start come from the same folder, so they run instrumented too. --disable-xctest: the package has no

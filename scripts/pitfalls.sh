@@ -21,30 +21,9 @@ SWIFT=${SWIFT:-swift}
 only_stage=${1:-}
 only_name=${2:-}
 if [[ -n $only_stage ]]; then stages=("$only_stage"); else stages=($(scripts/stages.sh)); fi
-scratch=.build-pitfalls/tree
+source scripts/scratch-tree.sh
 log=.build-pitfalls/last.log
-mkdir -p "$scratch"
-# A repository of its own, so that `git apply` there patches the scratch files; inside this repository's
-# tree it would look for the patch's paths relative to this repository's root, and skip them.
-[[ -d $scratch/.git ]] || git init -q "$scratch"
-
-# The scratch tree gets the working tree's files as they are now (committed or not). Only the files
-# that differ are copied, with their modification times, so that the scratch tree's own .build stays
-# incremental: a patch rebuilds the module it touches, and the next sync puts that file back.
-sync_tree() {
-    local file
-    while IFS= read -r -d '' file; do
-        [[ -f $file ]] || continue
-        if ! cmp -s "$file" "$scratch/$file"; then
-            mkdir -p "$scratch/$(dirname "$file")"
-            cp -p "$file" "$scratch/$file"
-        fi
-    done < <(git ls-files -z --cached --others --exclude-standard)
-    # A file deleted from the tree goes from the scratch copy too.
-    comm -13 <(git ls-files --cached --others --exclude-standard | sort) \
-             <(cd "$scratch" && find Sources Tests -type f 2>/dev/null | sort) |
-        while IFS= read -r file; do rm -f "$scratch/$file"; done
-}
+init_scratch
 
 field() { sed -n "s/^$1: //p" "$2" | head -n 1; }
 
@@ -91,7 +70,10 @@ for n in "${stages[@]}"; do
     else
         for run in "${controls[@]}"; do
             if ! run_guard "$run"; then
-                echo "FAILED  v0.$n: \`$run\` fails without any bug in, so it cannot prove one ($log)"
+                cp "$log" ".build-pitfalls/control-v0.$n.log"
+                echo "FAILED  v0.$n: \`$run\` fails without any bug in, so it cannot prove one:"
+                grep -E '✘ Test .* (recorded an issue|failed)|^FAIL ' "$log" | head -n 5 | sed 's/^/        /'
+                echo "        (the whole output: .build-pitfalls/control-v0.$n.log)"
                 control_ok=0; break
             fi
         done
@@ -106,7 +88,7 @@ for n in "${stages[@]}"; do
         guard=$(field "Guarded by" "$patch")
         run=$(field "Run" "$patch")
         sync_tree
-        if ! (cd "$scratch" && git apply "../../$patch") >"$log" 2>&1; then
+        if ! apply_to_scratch "$patch" >"$log" 2>&1; then
             printf 'FAILED  %-28s the patch no longer applies: %s\n' "$name" "$(head -n 1 "$log")"
             failed=$((failed + 1)); continue
         fi
