@@ -3,7 +3,8 @@
 # the bench tool, the C reference and the stages' servers, then one `bench` command.
 #   scripts/bench.sh table        every stage and the C reference; writes bench/results.md
 #   scripts/bench.sh table N      stage N and the C reference (printed only)
-#   scripts/bench.sh conns N | instr N
+#   scripts/bench.sh conns N
+#   scripts/bench.sh instr N      stage N and the C reference; sets stage N's row in bench/results.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SWIFT=${SWIFT:-swift}
@@ -35,8 +36,11 @@ case $what in
             exec .build/release/bench table "${stages[@]}" --toolchain "$toolchain, release builds." --out bench/results.md
         fi
         exec .build/release/bench table "${stages[@]}" --toolchain "$toolchain, release builds." ;;
-    conns|instr)
-        exec .build/release/bench "$what" "${stages[0]}" ;;
+    conns)
+        exec .build/release/bench conns "${stages[0]}" ;;
+    instr)
+        mkdir -p bench
+        exec .build/release/bench instr "${stages[0]}" --out bench/results.md ;;
 esac
 echo "bench.sh: unknown command $what" >&2
 exit 2

@@ -2,6 +2,7 @@
 //   bench table [N ...]   the load table for stages N... (default: all built) and the C reference
 //   bench conns N         idle connections held by stage N (and the C reference), memory per connection
 //   bench instr N         user-space instructions per round trip of stage N and the C reference (callgrind)
+//   bench charts --out F  draws the charts of a results file again from its tables
 // Exit status: 0 when the figures were measured, 1 when a server could not be measured, 2 for a bad command line.
 import Benchmark
 import Conformance
@@ -10,7 +11,8 @@ import Glibc
 let usage = """
 usage: bench table [N ...] [--seconds 2] [--rounds 5] [--out FILE] [--toolchain TEXT]
        bench conns N [--connections 10200]
-       bench instr N [--requests 200]
+       bench instr N [--requests 200] [--out FILE]
+       bench charts --out FILE
 """
 
 func fail(_ message: String, status: Int32) -> Never { exitWithMessage("bench", message, status: status) }
@@ -22,8 +24,8 @@ func say(_ line: String) { sysWriteAll(1, Array((line + "\n").utf8)) }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.contains("--help") { print(usage); exit(0) }
-guard let command = arguments.first, ["table", "conns", "instr"].contains(command) else {
-    fail("say what to run: table, conns or instr (bench --help shows how)", status: 2)
+guard let command = arguments.first, ["table", "conns", "instr", "charts"].contains(command) else {
+    fail("say what to run: table, conns, instr or charts (bench --help shows how)", status: 2)
 }
 let flags: Flags
 let stages: [Int]
@@ -33,7 +35,8 @@ do {
         guard let n = Int(word), n >= 1 else { throw UsageError("a stage is a number, not \(word)") }
         return n
     }
-    if command != "table" && stages.count != 1 { throw UsageError("bench \(command) takes one stage number") }
+    if (command == "conns" || command == "instr") && stages.count != 1 { throw UsageError("bench \(command) takes one stage number") }
+    if command == "charts" && (!stages.isEmpty || flags.string("out") == nil) { throw UsageError("bench charts takes --out FILE and no stage") }
 } catch {
     fail("\(error) (bench --help shows how)", status: 2)
 }
@@ -45,6 +48,10 @@ do {
     // Every child inherits the raised limit: the servers get their hard limit too.
     try sysRaiseFileLimitToHard()
     switch command {
+    case "charts":
+        let out = flags.string("out")!
+        try writeFile(out, ResultsFile.withCharts(try readFile(out)))
+        say("bench: charts drawn again in \(out)")
     case "table":
         var settings = BenchSettings()
         settings.measure = try flags.seconds("seconds", default: .seconds(2), range: 0.2...60)
@@ -64,7 +71,7 @@ do {
         say("")
         say(table)
         if let out = flags.string("out") {
-            try writeFile(out, table)
+            try writeFile(out, ResultsFile.replacingLoads(in: (try? readFile(out)) ?? "", with: table))
             say("bench: written to \(out)")
         }
     case "conns":
@@ -113,6 +120,11 @@ do {
         if let ours = counts[stage], let c = counts[BenchTarget.referenceName], c > 0 {
             say("bench: \(stage) / C reference = \(decimal(ours / c, places: 2))x")
         }
+        if let out = flags.string("out"), let ours = counts[stage], let c = counts[BenchTarget.referenceName], c > 0 {
+            try writeFile(out, ResultsFile.replacingInstructions(in: (try? readFile(out)) ?? "", server: stage, perRoundTrip: ours,
+                                                                  reference: c, referenceName: BenchTarget.referenceName))
+            say("bench: \(stage)'s row written to \(out)")
+        }
         let baseline = "v0.\(InstructionCount.baselineStage)"
         if stage != baseline, let ours = counts[stage], let base = counts[baseline], base > 0 {
             say("bench: \(stage) / \(baseline) = \(decimal(ours / base, places: 2))x (the goal: at most 1.2x)")
@@ -120,6 +132,10 @@ do {
     }
 } catch {
     fail("\(error)", status: 1)
+}
+
+func readFile(_ path: String) throws -> String {
+    String(decoding: try sysReadSmallFile(path, limit: 4 << 20), as: UTF8.self)
 }
 
 func writeFile(_ path: String, _ text: String) throws {
