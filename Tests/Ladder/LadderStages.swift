@@ -26,3 +26,8 @@ let triggerModes = ["", "--edge-triggered"]
     @Test(arguments: Ladder.behaviours(upTo: 4).map(\.id), triggerModes)
     func behaviour(_ id: String, flags: String) throws { try expectStageServerPasses(id, stage: 4, flags: flags) }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct LadderV0_5 {
+    @Test(arguments: Ladder.behaviours(upTo: 5).map(\.id), triggerModes)
+    func behaviour(_ id: String, flags: String) throws { try expectStageServerPasses(id, stage: 5, flags: flags) }
+}
