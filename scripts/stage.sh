@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # stage.sh N: what `make stage N` runs. Builds stage N, starts v0.N-server on a free port, waits for its
 # ready line, runs `v0.N-client --demo` against it, prints both sides, stops the server.
+# From v0.5 the server gets --max-connections 3, so that the demo can show a connection refused (busy).
 # Exits 0 only if the client says every echo was right.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +15,11 @@ bin=.build/debug
 # The server's stdout (where its ready line goes) comes back through the coprocess pipe. Its log
 # (stderr) goes to a file, shown after the client's output: two programs printing at once would
 # interleave their lines in whatever order the scheduler picks.
+server_flags=(--port 0)
+if (( n >= 5 )); then server_flags+=(--max-connections 3); fi
 log=$(mktemp)
-coproc SERVER { exec "$bin/$v-server" --port 0 2>"$log"; }
+echo "server | \$ $v-server ${server_flags[*]}"
+coproc SERVER { exec "$bin/$v-server" "${server_flags[@]}" 2>"$log"; }
 server_pid=$SERVER_PID
 stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
 trap 'stop_server; rm -f "$log"' EXIT
@@ -38,7 +42,7 @@ status=0
 stop_server
 sed 's/^/server | /' "$log"
 if [[ $status -eq 0 ]]; then
-    echo "make stage $n: the demo's echoes were all correct"
+    echo "make stage $n: the demo's replies were all correct"
 else
     echo "make stage $n: the demo FAILED (client exit status $status)" >&2
 fi

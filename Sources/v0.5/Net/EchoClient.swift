@@ -2,6 +2,7 @@
 // v0.1: raw bytes; the client counts bytes because the stream has no message boundaries.
 // v0.2: each message is a frame (msgid 1); the reply is the next whole frame, checked msgid and payload.
 // v0.3: still blocking (the non-blocking client is v0.4); Socket.read can say "would block" now.
+// v0.5: request(msgid:_:): any msgid, the reply frame as it comes (an error frame too): --stats.
 
 /// The echo did not come back whole.
 public struct EchoMismatch: Error, CustomStringConvertible {
@@ -28,20 +29,27 @@ public struct EchoClient: ~Copyable {
     /// One frame out, one frame back: the server reads a whole frame before it writes, so a message up
     /// to --max-frame cannot deadlock the two of us (chapter 1, exercise 3, shows how raw bytes can).
     public func echo(_ message: [UInt8], msgid: UInt32 = 1) throws -> [UInt8] {
-        message.withUnsafeBytes { codec.encode(msgid: msgid, payload: $0, into: output) }
+        let reply = try request(msgid: msgid, message)
+        if reply.msgid == FrameHeader.errorMsgid {
+            throw EchoMismatch(description: "server error: \(String(decoding: reply.payload, as: UTF8.self))")
+        }
+        guard reply.msgid == msgid else {
+            throw EchoMismatch(description: "reply has msgid \(reply.msgid), expected \(msgid)")
+        }
+        return reply.payload
+    }
+
+    /// Sends one frame of `msgid` and returns the frame that answers it, whatever it is (msgid 0: an
+    /// error frame, `unknown-msgid 42`).
+    public func request(msgid: UInt32, _ payload: [UInt8]) throws -> (msgid: UInt32, payload: [UInt8]) {
+        payload.withUnsafeBytes { codec.encode(msgid: msgid, payload: $0, into: output) }
         try output.withReadableBytes { try socket.writeAll($0) }
         output.clear()
         while true {
             if let header = try codec.nextFrame(in: input) {
                 let payload = input.withReadableBytes { Array($0[FrameHeader.size..<header.frameSize]) }
                 input.consume(header.frameSize)
-                if header.msgid == FrameHeader.errorMsgid {
-                    throw EchoMismatch(description: "server error: \(String(decoding: payload, as: UTF8.self))")
-                }
-                guard header.msgid == msgid else {
-                    throw EchoMismatch(description: "reply has msgid \(header.msgid), expected \(msgid)")
-                }
-                return payload
+                return (header.msgid, payload)
             }
             let count = try input.append(reserving: 1024) { space in
                 guard let count = try socket.read(into: space) else {

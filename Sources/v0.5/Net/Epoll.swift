@@ -1,5 +1,6 @@
 // Epoll.swift: the kernel's readiness set: watch fds for "readable"/"writable", wait for what is ready.
 // v0.3: new: Interest, register/modify/unregister, wait into a buffer allocated once.
+// v0.5: Interest.peerHalfClosed (EPOLLRDHUP), for the closing state.
 import CLinux
 import Glibc
 
@@ -13,6 +14,9 @@ public struct Interest: OptionSet, Sendable {
     /// EPOLLOUT: room in the send buffer. Armed only while output is pending: an empty send buffer is
     /// "writable" nearly all the time, so a level-triggered EPOLLOUT left on wakes the loop for nothing.
     public static let writable = Interest(rawValue: EPOLLOUT.rawValue)
+    /// EPOLLRDHUP: the peer has shut down its writing side (its FIN arrived). A closing connection
+    /// waits for exactly that (TCPConnection.lingeringClose).
+    public static let peerHalfClosed = Interest(rawValue: EPOLLRDHUP.rawValue)
     /// EPOLLET: report a change of readiness once (edge) instead of the state on every wait (level).
     public static let edgeTriggered = Interest(rawValue: EPOLLET.rawValue)
 }

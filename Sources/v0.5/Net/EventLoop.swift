@@ -2,6 +2,7 @@
 // v0.3: new: a handler table indexed by fd (handlers called unretained), generation-tagged events,
 //       run/runOnce/stop, one raw read buffer; runAfter, a minimal timer list woken by epoll_wait's
 //       timeout (the acceptor's back-off).
+// v0.5: registeredHandlers, for a server that stops.
 import CLinux
 import Glibc
 
@@ -96,6 +97,11 @@ public final class EventLoop {
         try epoll.register(fd, interest: withTrigger(interest), token: token(fd, generation))
         handlers[index] = Registration(handler: .passRetained(handler), generation: generation)
         registeredCount += 1
+    }
+
+    /// Every registered handler, in fd order: what a server that stops closes.
+    public var registeredHandlers: [EventHandler] {
+        handlers.compactMap { $0.handler?.takeUnretainedValue() }
     }
 
     /// Changes what `fd` is watched for (for example: writable while output is pending).

@@ -1,6 +1,7 @@
 // Flags.swift: a tiny command-line parser: `--name value`, `--name=value`, `--switch`, bare words.
 // v0.1: enough for --host/--port; every error is one line that names the flag.
 // v0.2: --max-frame.
+// v0.5: sizes with a unit (64KiB, 4MiB), as the wire contract's flags take them from v0.5 on.
 import Glibc
 
 /// A bad command line, said in one line.
@@ -79,8 +80,20 @@ struct Flags {
         return address
     }
 
+    /// A size: bytes (`65536`), or a number with a unit: `KiB`, `MiB`, `GiB` (powers of 1024).
+    func size(_ name: String, default fallback: Int, in range: ClosedRange<Int>) throws -> Int {
+        guard let text = values[name] else { return fallback }
+        let units = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("", 1)]
+        let (unit, scale) = units.first { text.hasSuffix($0.0) }!
+        guard let number = Int(text.dropLast(unit.count)), number >= 0,
+              case let (value, overflow) = number.multipliedReportingOverflow(by: scale), !overflow, range.contains(value) else {
+            throw UsageError(description: "invalid value '\(text)' for \(name): expected a size of \(range.lowerBound)...\(range.upperBound) bytes, like 65536 or 64KiB")
+        }
+        return value
+    }
+
     /// --max-frame: the largest frame payload, from 0 to 1 GiB (the header could announce 4 GiB).
     func maxFrame() throws -> Int {
-        try int("--max-frame", default: FrameCodec.defaultMaxFrame, in: 0...(1 << 30))
+        try size("--max-frame", default: FrameCodec.defaultMaxFrame, in: 0...(1 << 30))
     }
 }

@@ -3,6 +3,7 @@
 //       frames start with their code.
 // v0.3: nextFrame(in:at:) looks past frames not yet consumed, so a run of frames is answered at once;
 //       it reads headers from raw bytes, wherever they are (the loop's read buffer, an IOBuffer).
+// v0.5: the wire contract's error codes as one enum (ErrorCode).
 
 /// The header in front of every payload:
 ///
@@ -32,9 +33,9 @@ public enum FrameError: Error, CustomStringConvertible, Equatable {
 
     /// The wire protocol's error code, the first word of the error frame: a program reads the code,
     /// a person the words after it.
-    public var code: String {
+    public var code: ErrorCode {
         switch self {
-        case .tooLarge: "too-large"
+        case .tooLarge: .tooLarge
         }
     }
 
@@ -43,6 +44,19 @@ public enum FrameError: Error, CustomStringConvertible, Equatable {
         case .tooLarge(let length, let max): "frame length \(length) exceeds the maximum \(max)"
         }
     }
+}
+
+/// The first word of every error frame (the wire contract's table), and what the server counts
+/// errors by (stats: `errors_too_large`, ...).
+public enum ErrorCode: String, CaseIterable, Sendable {
+    /// A header announced more than --max-frame: lingering close.
+    case tooLarge = "too-large"
+    /// A payload its msgid cannot take (stats with a payload, msgid 0 from a client): stays open.
+    case badRequest = "bad-request"
+    /// No route for this msgid: stays open.
+    case unknownMsgid = "unknown-msgid"
+    /// Over --max-connections at accept: lingering close.
+    case busy
 }
 
 public struct FrameCodec: Sendable {
@@ -94,8 +108,8 @@ public struct FrameCodec: Sendable {
     /// PITFALL: without the code first, a client cannot tell too-large from bad-request without parsing
     /// prose.
     /// Guarded by: the ladder's frame-oversize, which reads the code (make check 2).
-    public func encodeError(code: String, _ reason: String, into buffer: IOBuffer) {
-        var text = code + " " + reason
+    public func encodeError(code: ErrorCode, _ reason: String, into buffer: IOBuffer) {
+        var text = code.rawValue + " " + reason
         text.withUTF8 { encode(msgid: FrameHeader.errorMsgid, payload: UnsafeRawBufferPointer($0), into: buffer) }
     }
 }

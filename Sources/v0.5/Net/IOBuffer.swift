@@ -1,6 +1,7 @@
 // IOBuffer.swift: a growable byte buffer with a read index and a write index (muduo Buffer, Lars io_buf).
 // v0.2: append (also straight from read(2)), peek, consume, compact, grow; isRecycled, for the pool.
 // v0.3: withReadableBytes passes a typed error through (the codec's FrameError).
+// v0.5: setUInt32(_:at:): a reply's length, written into its header once the payload is in.
 
 /// Contiguous bytes with two indices:
 ///
@@ -46,6 +47,13 @@ public final class IOBuffer {
     public func peekUInt32(at offset: Int) -> UInt32 {
         precondition(offset >= 0 && offset + 4 <= readableCount)
         return UInt32(bigEndian: storage.loadUnaligned(fromByteOffset: readerIndex + offset, as: UInt32.self))
+    }
+
+    /// Overwrites the readable bytes at `offset` with `value`, big-endian: a frame header written before
+    /// its payload's length was known (the server's replies).
+    public func setUInt32(_ value: UInt32, at offset: Int) {
+        precondition(offset >= 0 && offset + 4 <= readableCount)
+        storage.storeBytes(of: value.bigEndian, toByteOffset: readerIndex + offset, as: UInt32.self)
     }
 
     /// Marks `count` readable bytes as used. Consuming everything resets both indices to 0.

@@ -3,6 +3,7 @@
 //       the errno policy: our own bugs (EBADF, EINVAL, ...) stop the program.
 // v0.3: non-blocking: accept4, EAGAIN as nil from read/write/accept; epoll_create1, epoll_ctl, epoll_wait.
 // v0.4: connect may answer EINPROGRESS (false: the handshake goes on); getsockopt(SO_ERROR); getpeername.
+// v0.5: the open fd count, from /proc/self/fd (stats' fds_open).
 import CLinux
 import Glibc
 
@@ -225,6 +226,18 @@ func sysSetNonBlocking(_ fd: CInt) throws {
 /// shutdown(2): SHUT_WR sends FIN (end of stream) but keeps reading what the peer still sends.
 func sysShutdown(_ fd: CInt, _ how: CInt) throws {
     _ = try retryingEINTR("shutdown") { Glibc.shutdown(fd, how) }
+}
+
+/// How many fds this process has open: the entries of /proc/self/fd (opendir, readdir, closedir),
+/// less the one opendir itself holds while it reads. For stats' `fds_open`; nil if /proc is missing.
+func sysOpenFDCount() -> Int? {
+    guard let directory = Glibc.opendir("/proc/self/fd") else { return nil }
+    defer { Glibc.closedir(directory) }
+    var count = 0
+    while let entry = Glibc.readdir(directory) {
+        if entry.pointee.d_name.0 != CChar(bitPattern: UInt8(ascii: ".")) { count += 1 }
+    }
+    return count - 1
 }
 
 /// getsockname(2): which address the kernel gave us (the real port after binding port 0).

@@ -2,6 +2,7 @@
 // v0.3: new: reads on EPOLLIN (the server handles the bytes where they landed), writes on EPOLLOUT
 //       (armed only while output is pending), closes once.
 // v0.4: reports to a ConnectionOwner (the server, or a TCPClient), not to the server alone.
+// v0.5: a closing state between open and closed (the lingering close); a context for handlers.
 import Glibc
 
 /// One client connection on an EventLoop (muduo's TcpConnection, the seed's EventHandler).
@@ -14,6 +15,15 @@ import Glibc
 ///                  and the interest becomes writable-only: stop reading a peer we owe bytes to
 ///     writable ──► write `output`; drained: give it back to the pool, interest back to readable
 ///
+/// and it ends in one of two ways:
+///
+///     open ──handleClose()──────────────────────────────────────────────────────────► closed
+///       │                                                                              ▲
+///       └─lingeringClose()──► closing: owed output flushed ─► shutdown(SHUT_WR) ─► input read and
+///                             (nothing more is answered)      (our FIN)           discarded until the
+///                                                                                 peer's FIN, an error,
+///                                                                                 lingerBytes or lingerTime
+///
 /// An idle connection holds no buffer. A peer that never reads its replies costs at most one read's
 /// worth of output: while output is pending we do not read from it (backpressure).
 ///
@@ -21,6 +31,9 @@ import Glibc
 public final class TCPConnection: EventHandler {
     enum State {
         case open
+        /// Ending on purpose (lingeringClose): still flushing, or reading and discarding until the peer
+        /// has seen our end of stream. No frame is answered any more.
+        case closing
         case closed
     }
 
@@ -51,6 +64,13 @@ public final class TCPConnection: EventHandler {
     /// True while the owner handles the frames in a buffer: that buffer is lent out, so a close in the
     /// middle (a send that fails) must not give it back to the pool under the owner's feet.
     private var handlingMessages = false
+    /// Bytes read and thrown away while closing.
+    private var discarded = 0
+    /// The server's: whether this connection counts toward --max-connections (false: refused, `busy`).
+    var admitted = false
+    /// Whatever the handlers keep for this connection (Lars's conn param): nil until one sets it, and let
+    /// go with the connection. One slot: handlers that each keep something share one type that holds it all.
+    public var context: AnyObject?
 
     init(socket: consuming Socket, peer: String, loop: EventLoop, owner: ConnectionOwner) {
         fd = socket.fd
@@ -63,13 +83,24 @@ public final class TCPConnection: EventHandler {
     /// True until the connection starts closing; handlers send only while it is.
     public var isOpen: Bool { state == .open }
 
+    /// A lingering close reads and throws away at most this many bytes, for at most this long, waiting
+    /// for the peer's end of stream; then it closes anyway (a peer that never stops sending must not keep
+    /// the connection forever). Enough for a client that had 16 MiB in flight (the ladder's
+    /// oversize-then-more).
+    public static let lingerBytes = 64 << 20
+    public static let lingerTime: Duration = .seconds(5)
+
     /// EPOLLERR and EPOLLHUP go to whichever side is watched: the read or write that follows reports
     /// the error or end of stream (after any bytes still queued, which are not lost).
     public override func handleEvent(_ events: UInt32) {
         // A connection watches one direction at a time: readable, or writable while output waits. (Both
         // tested in turn cost 14 of 135 instructions per round trip: make bench-instr 3.)
+        // A closing connection's interest always holds .peerHalfClosed, so it never equals .readable:
+        // the read path needs no test of the state (lingeringClose).
         if interest == .readable {
             if events & (EpollEvents.readable | EpollEvents.error | EpollEvents.hangUp) != 0 { handleRead() }
+        } else if state == .closing {
+            handleClosing(events)
         } else if events & (EpollEvents.writable | EpollEvents.error | EpollEvents.hangUp) != 0 {
             handleWrite()
         }
@@ -213,7 +244,11 @@ public final class TCPConnection: EventHandler {
         }
         loop.pool.recycle(queue)
         output = nil
-        setInterest(.readable)
+        if state == .closing {
+            finishWriting()
+        } else {
+            setInterest(.readable)
+        }
     }
 
     /// The peer sent FIN. It may still be reading (a half-close, shutdown(SHUT_WR)) and waiting for
@@ -230,6 +265,67 @@ public final class TCPConnection: EventHandler {
         // ECONNRESET, EPIPE, ETIMEDOUT: this peer is gone. Only this connection ends.
         owner.connectionFailed(self, error)
         handleClose()
+    }
+
+    /// Ends the connection on purpose (after an error frame: `too-large`, `busy`), without a reset: the
+    /// lingering close of the wire contract.
+    ///
+    /// PITFALL: close(2) with unread bytes in the receive buffer makes Linux send a reset (RFC 2525)
+    /// instead of a FIN. A client still writing then fails with ECONNRESET or EPIPE, often before it has
+    /// read the error frame that said why. So: answer nothing more, flush what is owed, shutdown(SHUT_WR)
+    /// (our FIN: the client reads the end of the stream after the frame), then read and discard until the
+    /// client's own FIN, which says it has read everything and stopped; only then close.
+    /// Guarded by: the ladder's busy-while-writing and oversize-then-more (make check 5).
+    public func lingeringClose() {
+        loop.assertInLoopThread()
+        guard state == .open else { return }
+        state = .closing
+        // Bounded: a peer that never stops sending is closed anyway (with a reset) after lingerTime.
+        loop.runAfter(TCPConnection.lingerTime) { [weak self] in self?.handleClose() }
+        // A partial frame waiting in `input` will never be answered. (If it is lent out right now, the
+        // read path gives it back: it does so whenever the state is not .open.)
+        if let input, !handlingMessages {
+            loop.pool.recycle(input)
+            self.input = nil
+        }
+        if output == nil {
+            finishWriting()
+        } else {
+            // Still owed: flush it, and meanwhile discard what arrives, so that a peer that writes
+            // everything before it reads cannot deadlock against us. The interest changes in every case,
+            // so epoll looks at the fd again: bytes already waiting are reported, even edge-triggered.
+            setInterest([.writable, .readable, .peerHalfClosed])
+        }
+    }
+
+    /// Everything owed is out: our FIN, then wait for the peer's, discarding what comes before it.
+    private func finishWriting() {
+        do {
+            try socket?.shutdownWrite()
+        } catch {
+            return handleClose()             // ENOTCONN: the peer reset meanwhile; nothing to wait for
+        }
+        setInterest([.readable, .peerHalfClosed])
+    }
+
+    /// The closing state's events: flush what is owed, and read and discard.
+    private func handleClosing(_ events: UInt32) {
+        if output != nil, events & (EpollEvents.writable | EpollEvents.error | EpollEvents.hangUp) != 0 {
+            handleWrite()
+        }
+        guard state == .closing, events & (EpollEvents.readable | EpollEvents.error | EpollEvents.hangUp) != 0 else { return }
+        // Until EAGAIN in both trigger modes: cheaper than a wakeup per read, and what ET needs.
+        while true {
+            let count: Int?
+            do {
+                count = try sysRead(fd, into: UnsafeMutableRawBufferPointer(start: loop.readBuffer, count: EventLoop.readBufferSize))
+            } catch {
+                return handleClose()         // ECONNRESET: the peer is gone; nothing more to wait for
+            }
+            guard let count else { return }  // EAGAIN: wait for more, or for the peer's FIN
+            discarded += count
+            if count == 0 || discarded > TCPConnection.lingerBytes { return handleClose() }
+        }
     }
 
     /// Closes the connection: unregisters, closes the socket, gives the buffers back, tells the owner.

@@ -1,5 +1,6 @@
 // main.swift: v0.5-client: many connections from one thread on an event loop (--demo, --connections N),
-// every echo checked; given messages instead, the blocking conversation of v0.3.
+// every echo checked; --demo, the routing demo (make stage 5); --stats, the server's counters; given
+// messages instead, the blocking conversation of v0.3.
 import Glibc
 import Net_v0_5
 
@@ -20,6 +21,11 @@ if let connections = options.connections {
     if demo.errors.count > 5 { printLine("error: ... and \(demo.errors.count - 5) more") }
     printLine("\(demo.echoed) of \(connections * ManyClients.messagesEach) echoes correct, on \(connections) connections")
     exit(allCorrect ? 0 : 1)
+}
+
+if options.demo || options.stats {
+    let demo = RoutingDemo(address: options.address, maxFrame: options.maxFrame)
+    exit(options.stats ? demo.printStats() : demo.run())
 }
 
 let allCorrect: Bool

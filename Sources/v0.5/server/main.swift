@@ -1,4 +1,4 @@
-// main.swift: v0.5-server, an event-loop echo server of frames. Flags, listen, ready line, serve forever.
+// main.swift: v0.5-server, an event-loop server of frames: msgid 1 echo, 2 stats. Flags, listen, ready line, serve forever.
 import Net_v0_5
 
 let options = ServerOptions.parseOrExit()
@@ -6,11 +6,13 @@ ignoreSIGPIPE()
 
 let server: EchoServer
 do {
-    server = try EchoServer(address: options.address, maxFrame: options.maxFrame, edgeTriggered: options.edgeTriggered)
+    server = try EchoServer(address: options.address, maxFrame: options.maxFrame, edgeTriggered: options.edgeTriggered,
+                            maxConnections: options.maxConnections)
 } catch {
     fail("cannot listen on \(options.address): \(error)")
 }
 // The ready line: tests and `make stage` wait for it, then read the port from it.
 printLine("listening on \(server.address)")
-log("one thread, epoll \(options.edgeTriggered ? "edge" : "level")-triggered")
+log("one thread, epoll \(options.edgeTriggered ? "edge" : "level")-triggered"
+    + (options.maxConnections > 0 ? ", at most \(options.maxConnections) connections" : ""))
 server.run()
