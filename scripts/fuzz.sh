@@ -45,6 +45,7 @@ out=".build/fuzz/$v"
 mkdir -p "$out"
 targets=("frame-decoder:FrameDecoderFuzz.swift" "io-buffer:IOBufferFuzz.swift")
 # A connection's whole life needs the event loop (v0.3); its clients part, TCPClient (v0.4).
+# (Its routing, hooks and lingering close need the Router, v0.5.)
 if [[ -f Sources/$v/Net/EventLoop.swift ]]; then targets+=("connection-life:ConnectionLifeFuzz.swift"); fi
 if [[ -n ${FUZZ_TARGET:-} ]]; then      # one target only
     for entry in "${targets[@]}"; do [[ ${entry%%:*} == "$FUZZ_TARGET" ]] && targets=("$entry") && break; done
@@ -52,6 +53,7 @@ if [[ -n ${FUZZ_TARGET:-} ]]; then      # one target only
 fi
 defines=()
 if [[ -f Sources/$v/Net/TCPClient.swift ]]; then defines+=(-D FUZZ_TCPCLIENT); fi
+if [[ -f Sources/$v/Net/Router.swift ]]; then defines+=(-D FUZZ_ROUTER); fi
 
 # A crash under ASan must end the run, not hang it: Swift's crash backtracer waits on the process
 # the sanitizer is already reporting on. The fuzzer's own report (and the saved input) say enough.

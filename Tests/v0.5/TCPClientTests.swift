@@ -74,23 +74,23 @@ import Testing
         let server = try EchoServer(address: loopback)
         let client = TCPClient(loop: server.loop, address: server.address)
         let codec = FrameCodec()
-        var echoed: [UInt32] = []
+        var echoed: [UInt8] = []                              // each echo's one payload byte
         client.onMessage = { _, bytes in
             var used = 0
             while let header = try? codec.nextFrame(in: bytes, at: used) {
-                echoed.append(header.msgid)
+                echoed.append(bytes[used + FrameHeader.size])
                 used += header.frameSize
             }
             return used
         }
-        for msgid: UInt32 in [1, 2, 3] {
+        for number: UInt8 in [1, 2, 3] {
             let frame = IOBuffer(capacity: 16)
-            [7].withUnsafeBytes { codec.encode(msgid: msgid, payload: $0, into: frame) }
+            [number].withUnsafeBytes { codec.encode(msgid: 1, payload: $0, into: frame) }
             frame.withReadableBytes { client.send($0) }                 // state is .idle: queued
         }
         client.onConnected = { client in                      // sent once connected: must come after
             let frame = IOBuffer(capacity: 16)
-            [7].withUnsafeBytes { codec.encode(msgid: 4, payload: $0, into: frame) }
+            [4].withUnsafeBytes { codec.encode(msgid: 1, payload: $0, into: frame) }
             frame.withReadableBytes { client.send($0) }
         }
         client.connect()

@@ -119,71 +119,66 @@ public final class EchoServer {
     /// bytes they take; a partial frame after them stays with the connection. Echo frames in a row go
     /// back with one send() straight from `bytes`. Inlined into the connection's read path
     /// (TCPConnection.handleRead): called, it cost 36 of 157 instructions per round trip (make
-    /// bench-instr 3).
+    /// bench-instr 3). What is not an echo is answered out of line (`answer`, `refuse`, which send the
+    /// echoes before them themselves): inlined here, their variables crowded the echo loop's registers,
+    /// 3 of 145 instructions per round trip (make bench-instr 5).
     @inline(__always)
     func handleMessages(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) -> Int {
         var used = 0          // bytes of the frames answered so far
         var echoStart = 0     // the run of echo frames not sent yet: bytes[echoStart..<used]
-        var echoes = 0        // ... and how many frames it holds
         do {
             while let header = try codec.nextFrame(in: bytes, at: used) {
-                let route = router.route(header.msgid)
-                stats.requests[ServerStats.requestSlot(header.msgid, routed: route != nil)] += 1
-                if case .echo? = route {
-                    echoes += 1
-                } else {
-                    // Replies leave in request order: the echoes before this frame go first.
-                    sendEchoes(connection, bytes, echoStart..<used, frames: echoes)
-                    let frame = UnsafeRawBufferPointer(rebasing: bytes[used..<(used + header.frameSize)])
-                    stats.framesIn += 1
-                    stats.bytesIn += frame.count
-                    answer(Request(msgid: header.msgid, payload: UnsafeRawBufferPointer(rebasing: frame[FrameHeader.size...]),
-                                   connection: connection), route: route)
+                if router.route(header.msgid) != .echo {
+                    answer(connection, bytes, echoesFrom: echoStart, frameAt: used, header)
                     echoStart = used + header.frameSize
-                    echoes = 0
                 }
                 used += header.frameSize
             }
         } catch {
-            sendEchoes(connection, bytes, echoStart..<used, frames: echoes)
-            refuse(connection, error)
+            refuse(connection, error, bytes, echoesFrom: echoStart, to: used)
             return bytes.count
         }
-        sendEchoes(connection, bytes, echoStart..<used, frames: echoes)
+        sendEchoes(connection, bytes, from: echoStart, to: used)
         return used
     }
 
-    /// Sends a run of echo frames as they came: one send() for all of them. (They are counted here, in
-    /// and out at once: an echo's reply is its request.)
+    /// Sends the run of echo frames bytes[start..<end] as they came: one send() for all of them.
+    /// (Two offsets, not a Range and a slice, each of which checks its bounds once more.)
     @inline(__always)
-    private func sendEchoes(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, _ run: Range<Int>, frames: Int) {
-        guard frames > 0 else { return }
-        stats.framesIn += frames
-        stats.framesOut += frames
-        stats.bytesIn += run.count
-        stats.bytesOut += run.count
-        connection.send(UnsafeRawBufferPointer(rebasing: bytes[run]))
+    private func sendEchoes(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) {
+        let count = end &- start           // end >= start: both are frame boundaries, in order
+        guard count > 0 else { return }
+        stats.echoBytes &+= count          // wrapping, not checked: see Router.route
+        connection.send(UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + start, count: count))
     }
 
-    /// One request that is not an echo: its handler's reply, or the error frame that takes its place.
-    private func answer(_ request: Request, route: Route?) {
-        guard request.msgid != FrameHeader.errorMsgid else {
-            return sendError(.badRequest, "msgid 0 is the error frame: only the server sends it", on: request.connection)
+    /// One request that is not an echo, the frame at `offset`: first the echoes before it (replies leave
+    /// in request order), then its handler's reply, or the error frame that takes its place.
+    @inline(never)
+    private func answer(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, echoesFrom echoStart: Int,
+                        frameAt offset: Int, _ header: FrameHeader) {
+        sendEchoes(connection, bytes, from: echoStart, to: offset)
+        let msgid = header.msgid
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + FrameHeader.size)..<(offset + header.frameSize)])
+        stats.otherBytesIn += header.frameSize
+        guard msgid != FrameHeader.errorMsgid else {
+            return sendError(.badRequest, "msgid 0 is the error frame: only the server sends it", on: connection)
         }
-        guard case .handler(let handle)? = route else {
-            return sendError(.unknownMsgid, "\(request.msgid)", on: request.connection)
+        guard router.kind(msgid) == .handler else {
+            return sendError(.unknownMsgid, "\(msgid)", on: connection)
         }
+        let handle = router.handler(msgid)
         let reply = pool.take()
         defer { pool.recycle(reply) }
-        reply.appendUInt32(request.msgid)
+        reply.appendUInt32(msgid)
         reply.appendUInt32(0)                                 // the length, once the payload is known
         do {
-            try handle(request, reply)
+            try handle(Request(msgid: msgid, payload: payload, connection: connection), reply)
         } catch {
-            return sendError(error.code, error.reason, on: request.connection)
+            return sendError(error.code, error.reason, on: connection)
         }
         reply.setUInt32(UInt32(reply.readableCount - FrameHeader.size), at: 4)
-        send(reply, on: request.connection)
+        send(reply, on: connection)
     }
 
     /// An error frame: `code`, a space, `reason` (the wire contract: a program reads the code).
@@ -196,17 +191,20 @@ public final class EchoServer {
     }
 
     private func send(_ frame: IOBuffer, on connection: TCPConnection) {
-        stats.framesOut += 1
-        stats.bytesOut += frame.readableCount
+        stats.otherFramesOut += 1
+        stats.otherBytesOut += frame.readableCount
         frame.withReadableBytes { connection.send($0) }
     }
 
-    /// The client broke the protocol: the frames before the bad header are answered already; say why in
-    /// an error frame (msgid 0), then a lingering close. Nobody else is affected.
+    /// The client broke the protocol: answer the frames before the bad header, say why in an error
+    /// frame (msgid 0), then a lingering close. Nobody else is affected.
     /// PITFALL: a plain close here, with the client's input still unread, sends a reset: a client still
     /// writing fails with ECONNRESET or EPIPE, and may never read the error frame that said why.
     /// Guarded by: the ladder's oversize-then-more (make check 5).
-    private func refuse(_ connection: TCPConnection, _ error: FrameError) {
+    @inline(never)
+    private func refuse(_ connection: TCPConnection, _ error: FrameError, _ bytes: UnsafeRawBufferPointer,
+                        echoesFrom echoStart: Int, to end: Int) {
+        sendEchoes(connection, bytes, from: echoStart, to: end)
         sendError(error.code, "\(error)", on: connection)
         log("client \(connection.peer) closing: protocol error: \(error)")
         connection.lingeringClose()
@@ -218,7 +216,7 @@ public final class EchoServer {
         guard request.payload.isEmpty else { throw RequestError(.badRequest, "stats takes no payload, got \(request.payload.count) bytes") }
         let asked = StatsAsked.of(request.connection)
         asked.count += 1
-        let text = stats.report(connectionsOpen: openCount, openFDs: sysOpenFDCount() ?? -1, msgids: router.msgids,
+        let text = stats.report(router: router, connectionsOpen: openCount, openFDs: sysOpenFDCount() ?? -1,
                                 extra: [("connection_stats_requests", asked.count)])
         var utf8 = text
         utf8.withUTF8 { reply.append(UnsafeRawBufferPointer($0)) }
