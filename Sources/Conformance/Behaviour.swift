@@ -42,6 +42,9 @@ public enum ServerNeeds: Equatable, Sendable {
     /// A server of its own, started under `ulimit -n N` (and its pid): the runner starts it for this
     /// behaviour alone and stops it afterwards, so the shared server keeps its normal limit.
     case fdLimit(Int)
+    /// A server of its own, started with these flags after the command (the wire contract's flag for
+    /// the setting the behaviour checks: `--max-connections 3`), and stopped afterwards.
+    case flags(String)
 }
 
 /// A behaviour did not hold: `message` says what was expected and what came instead.

@@ -56,6 +56,8 @@ public struct LadderRunner {
                 failure = "not run: \(startFailure)"
             } else if case .fdLimit(let limit) = behaviour.needs, case .command(let command)? = options.target {
                 failure = checkOnOwnServer(behaviour, command: command, fdLimit: limit)
+            } else if case .flags(let flags) = behaviour.needs, case .command(let command)? = options.target {
+                failure = checkOnOwnServer(behaviour, command: command + " " + flags, fdLimit: nil)
             } else {
                 do {
                     let (address, pid) = try sharedServer(&server)
@@ -91,6 +93,7 @@ public struct LadderRunner {
         case .wire: return nil
         case .pid: return "needs the server's pid to read /proc/PID, which --connect does not give (use --server)"
         case .fdLimit(let limit): return "needs a server of its own started under `ulimit -n \(limit)` (use --server)"
+        case .flags(let flags): return "needs a server started with `\(flags)` (use --server, which starts one so)"
         }
     }
 
@@ -106,13 +109,13 @@ public struct LadderRunner {
         }
     }
 
-    /// Starts a server just for `behaviour`, under `ulimit -n fdLimit`, checks, and stops it.
-    private func checkOnOwnServer(_ behaviour: Behaviour, command: String, fdLimit: Int) -> String? {
+    /// Starts a server just for `behaviour` (under `ulimit -n fdLimit`, if given), checks, and stops it.
+    private func checkOnOwnServer(_ behaviour: Behaviour, command: String, fdLimit: Int?) -> String? {
         let own: ServerProcess
         do {
             own = try startServer(command, fdLimit: fdLimit)
         } catch {
-            return "the server did not start under `ulimit -n \(fdLimit)`: \(error)"
+            return "the server did not start" + (fdLimit.map { " under `ulimit -n \($0)`" } ?? " as `\(command)`") + ": \(error)"
         }
         defer { own.stop() }
         return afterCheck(own, failure: check(behaviour, against: own.address, pid: own.pid))

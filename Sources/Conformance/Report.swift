@@ -31,6 +31,7 @@ public enum Report {
             case .wire: break
             case .pid: marks.append("needs --server")
             case .fdLimit(let limit): marks.append("own server, ulimit -n \(limit); needs --server")
+            case .flags(let flags): marks.append("own server, \(flags); needs --server")
             }
             return columns(behaviour) + marks.map { " [\($0)]" }.joined()
         }

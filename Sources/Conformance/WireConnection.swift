@@ -202,6 +202,40 @@ public final class WireConnection {
         }
     }
 
+    /// Expects a clean end of stream (FIN) and no more bytes: a reset fails, for it means the server
+    /// closed with our bytes unread instead of a lingering close.
+    public func expectCleanEnd(after what: String) throws {
+        var byte: [UInt8] = [0]
+        while true {
+            let n: Int?
+            do {
+                n = try byte.withUnsafeMutableBytes { try sysRead(fd, into: $0) }
+            } catch let error as SystemError {
+                throw CheckFailure("expected end of stream after \(what), got \(errnoName(error.errno)): the server closed with"
+                    + " our bytes unread, which sends a reset (a lingering close reads them first)")
+            }
+            switch n {
+            case 0?: return
+            case _?: throw CheckFailure("expected the connection to close after \(what), got more bytes (first: \(hex(byte[0])))")
+            case nil: try waitFor(Int16(POLLIN), what: "the server to close the connection after \(what)")
+            }
+        }
+    }
+
+    /// Sends all of `bytes` without reading anything, waiting for room as often as needed: a client
+    /// that writes its whole request before it looks at a reply. Fails if a send fails (EPIPE,
+    /// ECONNRESET: the server closed on us) or no room comes for the rest of the deadline.
+    public func sendWithoutReading(_ bytes: [UInt8], what: String) throws {
+        var sent = 0
+        while sent < bytes.count {
+            sent += try sendAvailable(bytes, from: sent, what: what)
+            if sent < bytes.count, try !awaitWritable(within: deadline.remaining) {
+                throw CheckFailure("timed out at the behaviour's \(deadline.span.readable) limit, sending \(what)"
+                    + " (\(sent) of \(bytes.count) bytes sent, nothing read): the server stopped reading us")
+            }
+        }
+    }
+
     // MARK: one step each, never waiting
 
     private func sendSome(_ bytes: [UInt8], from offset: Int, what: String) throws -> Int? {

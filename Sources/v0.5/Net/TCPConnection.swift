@@ -66,6 +66,8 @@ public final class TCPConnection: EventHandler {
     private var handlingMessages = false
     /// Bytes read and thrown away while closing.
     private var discarded = 0
+    /// The peer's end of stream came while closing, before our output was all out: close once it is.
+    private var peerEnded = false
     /// The server's: whether this connection counts toward --max-connections (false: refused, `busy`).
     var admitted = false
     /// Whatever the handlers keep for this connection (Lars's conn param): nil until one sets it, and let
@@ -300,6 +302,7 @@ public final class TCPConnection: EventHandler {
 
     /// Everything owed is out: our FIN, then wait for the peer's, discarding what comes before it.
     private func finishWriting() {
+        if peerEnded { return handleClose() }   // the peer is done already: nothing left to wait for
         do {
             try socket?.shutdownWrite()
         } catch {
@@ -323,6 +326,12 @@ public final class TCPConnection: EventHandler {
                 return handleClose()         // ECONNRESET: the peer is gone; nothing more to wait for
             }
             guard let count else { return }  // EAGAIN: wait for more, or for the peer's FIN
+            if count == 0 && output != nil {
+                // A peer that half-closed still reads: flush the rest first. Stop reading (its end of
+                // stream would wake a level-triggered loop forever), and close once flushed.
+                peerEnded = true
+                return setInterest(.writable)
+            }
             discarded += count
             if count == 0 || discarded > TCPConnection.lingerBytes { return handleClose() }
         }
