@@ -104,6 +104,10 @@ public final class EchoServer {
         connection.admitted = maxConnections == 0 || connectionCount < maxConnections
         if connection.admitted { connectionCount += 1 }
         onOpen?(connection)
+        // PITFALL: refused is not closed at once (Lars's close(connfd)): a client that is already writing
+        // its first requests would get a reset instead of the `busy` that says why. The refusal is a
+        // frame and a lingering close, like any error that ends a connection.
+        // Guarded by: the ladder's busy-while-writing (make check 5).
         guard connection.admitted else {
             stats.connectionsRefused += 1
             log("client \(name) refused: \(connectionCount) connections open, the limit (--max-connections)")
@@ -157,6 +161,9 @@ public final class EchoServer {
     @inline(never)
     private func answer(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, echoesFrom echoStart: Int,
                         frameAt offset: Int, _ header: FrameHeader) {
+        // PITFALL: the echoes waiting in the run were asked for first, so they are sent first: this
+        // reply after them, never before, or a pipelining client matches replies to the wrong requests.
+        // Guarded by: the ladder's pipelined-mixed (make check 5).
         sendEchoes(connection, bytes, from: echoStart, to: offset)
         let msgid = header.msgid
         let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + FrameHeader.size)..<(offset + header.frameSize)])
@@ -197,10 +204,8 @@ public final class EchoServer {
     }
 
     /// The client broke the protocol: answer the frames before the bad header, say why in an error
-    /// frame (msgid 0), then a lingering close. Nobody else is affected.
-    /// PITFALL: a plain close here, with the client's input still unread, sends a reset: a client still
-    /// writing fails with ECONNRESET or EPIPE, and may never read the error frame that said why.
-    /// Guarded by: the ladder's oversize-then-more (make check 5).
+    /// frame (msgid 0), then a lingering close (see there: a plain close here would reset a client that
+    /// is still writing). Nobody else is affected.
     @inline(never)
     private func refuse(_ connection: TCPConnection, _ error: FrameError, _ bytes: UnsafeRawBufferPointer,
                         echoesFrom echoStart: Int, to end: Int) {
@@ -227,6 +232,10 @@ public final class EchoServer {
     }
 
     /// Called exactly once per connection (TCPConnection.handleClose's state check).
+    /// PITFALL: the on-close hook runs here and nowhere else: not where a connection starts closing,
+    /// not in stop() before it closes the connections, not on an error that is followed by the close.
+    /// Called from two places, it runs twice for some endings, and whatever it frees is freed twice.
+    /// Guarded by: Tests/v0.N/ConnectionManagementTests.swift "on-open and on-close run once per connection, whatever ends it".
     func connectionClosed(_ connection: TCPConnection) {
         openCount -= 1
         if connection.admitted { connectionCount -= 1 }

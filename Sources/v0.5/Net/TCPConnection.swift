@@ -277,12 +277,13 @@ public final class TCPConnection: EventHandler {
     /// read the error frame that said why. So: answer nothing more, flush what is owed, shutdown(SHUT_WR)
     /// (our FIN: the client reads the end of the stream after the frame), then read and discard until the
     /// client's own FIN, which says it has read everything and stopped; only then close.
-    /// Guarded by: the ladder's busy-while-writing and oversize-then-more (make check 5).
+    /// Guarded by: the ladder's oversize-then-more (make check 5).
     public func lingeringClose() {
         loop.assertInLoopThread()
         guard state == .open else { return }
         state = .closing
-        // Bounded: a peer that never stops sending is closed anyway (with a reset) after lingerTime.
+        // Bounded in time: a peer that never stops sending is closed anyway (with a reset) after
+        // lingerTime (and in bytes: handleClosing).
         loop.runAfter(TCPConnection.lingerTime) { [weak self] in self?.handleClose() }
         // A partial frame waiting in `input` will never be answered. (If it is lent out right now, the
         // read path gives it back: it does so whenever the state is not .open.)
@@ -326,13 +327,19 @@ public final class TCPConnection: EventHandler {
                 return handleClose()         // ECONNRESET: the peer is gone; nothing more to wait for
             }
             guard let count else { return }  // EAGAIN: wait for more, or for the peer's FIN
+            // PITFALL: the peer's end of stream ends the linger only once our output is out: a peer that
+            // half-closed still reads, and closing now would drop what we owe it. Stop reading instead
+            // (its end of stream would wake a level-triggered loop forever), and close once flushed.
+            // (The connection-life fuzzer found this: fuzz/corpus/connection-life/found-closing-peer-ended-while-owed.)
+            // Guarded by: Tests/v0.N/ConnectionManagementTests.swift "a half-closed peer gets everything owed before a lingering close ends".
             if count == 0 && output != nil {
-                // A peer that half-closed still reads: flush the rest first. Stop reading (its end of
-                // stream would wake a level-triggered loop forever), and close once flushed.
                 peerEnded = true
                 return setInterest(.writable)
             }
             discarded += count
+            // PITFALL: the linger is bounded in bytes too: a peer that sends without end would keep the
+            // connection (and its fd) for all of lingerTime, and many such peers every fd.
+            // Guarded by: Tests/v0.N/ConnectionManagementTests.swift "a lingering close gives up after lingerBytes of input".
             if count == 0 || discarded > TCPConnection.lingerBytes { return handleClose() }
         }
     }
