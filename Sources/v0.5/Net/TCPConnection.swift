@@ -97,8 +97,8 @@ public final class TCPConnection: EventHandler {
     public override func handleEvent(_ events: UInt32) {
         // A connection watches one direction at a time: readable, or writable while output waits. (Both
         // tested in turn cost 14 of 135 instructions per round trip: make bench-instr 3.)
-        // A closing connection's interest always holds .peerHalfClosed, so it never equals .readable:
-        // the read path needs no test of the state (lingeringClose).
+        // A closing connection's interest is never .readable alone (it adds .peerHalfClosed, or is
+        // .writable): so the read path needs no test of the state (lingeringClose).
         if interest == .readable {
             if events & (EpollEvents.readable | EpollEvents.error | EpollEvents.hangUp) != 0 { handleRead() }
         } else if state == .closing {
