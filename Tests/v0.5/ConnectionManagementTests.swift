@@ -6,7 +6,7 @@ import Testing
 
 /// One client end of a server connection (a socketpair's other end), and what it reads.
 private final class Client {
-    let fd: CInt
+    private(set) var fd: CInt
     let connection: TCPConnection
     private var input: [UInt8] = []
 
@@ -18,7 +18,14 @@ private final class Client {
         connection = try #require(made)
     }
 
-    deinit { _ = Glibc.close(fd) }
+    deinit { close() }
+
+    /// Closes our end (once: tests run in parallel in this process, and a second close could close
+    /// another test's fd that got the same number).
+    func close() {
+        if fd >= 0 { _ = Glibc.close(fd) }
+        fd = -1
+    }
 
     static func frame(_ msgid: UInt32, _ payload: [UInt8] = []) -> [UInt8] {
         withUnsafeBytes(of: msgid.bigEndian, Array.init) + withUnsafeBytes(of: UInt32(payload.count).bigEndian, Array.init) + payload
@@ -127,23 +134,42 @@ private final class Tally {
         let byEOF = try Client(of: server), byReset = try Client(of: server), byProtocol = try Client(of: server)
         let byHandler = try Client(of: server), byStop = try Client(of: server), overLimit = try Client(of: server)
         #expect(opened.count == 6 && server.connectionCount == 5 && server.openCount == 6)
-        _ = close(byEOF.fd)                                   // end of stream
-        byReset.write([1, 2, 3])
-        var reset = linger(l_onoff: 1, l_linger: 0)           // (a socketpair has no RST: the server reads ECONNRESET
-        _ = setsockopt(byReset.fd, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
+        byEOF.close()                                         // end of stream
+        // A reset, Unix-socket style: closing a socketpair end with unread bytes in it makes the other
+        // end's next read fail with ECONNRESET (a TCP reset does the same over TCP).
+        byReset.write(Client.frame(1, Array("unread".utf8)))
+        run(server.loop) {                                    // echoed: the reply waits, unread
+            var ready = pollfd(fd: byReset.fd, events: Int16(POLLIN), revents: 0)
+            return poll(&ready, 1, 0) == 1
+        }
+        byReset.close()
         byProtocol.write(Client.frame(1, [UInt8](repeating: 0, count: 65)))  // over --max-frame 64
         byHandler.write(Client.frame(9))
         #expect(overLimit.frames(1, loop: server.loop).first?.text.hasPrefix("busy ") == true)
         #expect(byProtocol.frames(1, loop: server.loop).first?.text.hasPrefix("too-large ") == true)
         #expect(byProtocol.readsEnd(loop: server.loop) == true && overLimit.readsEnd(loop: server.loop) == true)
-        _ = close(byProtocol.fd)                              // ... their lingering closes end with our end of stream
-        _ = close(overLimit.fd)
-        run(server.loop) { closed.count == 4 }
-        #expect(Set(closed) == Set([byEOF, byProtocol, byHandler, overLimit].map { ObjectIdentifier($0.connection) }))
-        server.stop()                                         // byReset (still open: a socketpair never resets) and byStop
+        byProtocol.close()                                    // ... their lingering closes end with our end of stream
+        overLimit.close()
+        run(server.loop) { closed.count == 5 }
+        #expect(Set(closed) == Set([byEOF, byReset, byProtocol, byHandler, overLimit].map { ObjectIdentifier($0.connection) }))
+        server.stop()                                         // and byStop
         #expect(closed.count == 6 && Set(closed) == Set(opened) && Set(closed).count == 6)
         #expect(server.connectionCount == 0 && server.openCount == 0)
         _ = byStop
+    }
+
+    @Test("a handler that closes its connection is the last one called")
+    func handlerClosingItsConnection() throws {
+        let server = try makeServer()
+        var calledAfterClose = false, closes = 0
+        server.onClose = { _ in closes += 1 }
+        try server.register(9, .handler { request, _ in request.connection.handleClose() })
+        try server.register(10, .handler { _, _ in calledAfterClose = true })
+        let client = try Client(of: server)
+        client.write(Client.frame(9) + Client.frame(10) + Client.frame(1, Array("late".utf8)))
+        #expect(client.readsEnd(loop: server.loop) == true)   // no reply at all: closed by the first handler
+        #expect(!calledAfterClose, "a handler ran for a connection that was closed")
+        #expect(closes == 1 && server.openCount == 0)
     }
 
     @Test("the connection over --max-connections gets busy and a lingering close; the others notice nothing")
@@ -157,7 +183,7 @@ private final class Tally {
         #expect(second.readsEnd(loop: server.loop) == true)  // a FIN after the frame: shutdown(SHUT_WR)
         #expect(!second.connection.isOpen && server.openCount == 2)   // still lingering: reading, discarding
         second.write([UInt8](repeating: 1, count: 100_000))   // a client still writing: discarded, no reset
-        _ = close(second.fd)
+        second.close()
         run(server.loop) { server.openCount == 1 }
         #expect(server.openCount == 1 && server.connectionCount == 1)
         first.write(Client.frame(1, Array("still here".utf8)))
@@ -184,7 +210,7 @@ private final class Tally {
         #expect(replies.last?.text.hasPrefix("too-large ") == true)
         #expect(client.readsEnd(loop: server.loop) == true)
         #expect(server.openCount == 1)                        // waits for our end of stream
-        _ = close(client.fd)
+        client.close()
         run(server.loop) { server.openCount == 0 }
         #expect(server.openCount == 0)
     }

@@ -49,6 +49,20 @@ func makeReadable(_ fd: CInt) {
         #expect(onA.calls.count == 1)                         // unregistered: its readable byte is ignored
     }
 
+    @Test("timers run in deadline order, whatever order they were added in")
+    func timersInDeadlineOrder() throws {
+        let loop = try EventLoop()
+        var ran: [String] = []
+        loop.runAfter(.milliseconds(30)) { ran.append("30 ms") }
+        loop.runAfter(.milliseconds(10)) { ran.append("10 ms") }
+        loop.runAfter(.milliseconds(20)) {
+            ran.append("20 ms")
+            loop.runAfter(.zero) { ran.append("added by the 20 ms one") }   // an action may add a timer
+        }
+        for _ in 0..<200 where ran.count < 4 { loop.runOnce(timeout: 100) }  // each wait ends at the next timer
+        #expect(ran == ["10 ms", "20 ms", "added by the 20 ms one", "30 ms"])
+    }
+
     @Test("a handler may unregister itself during its callback")
     func removalDuringCallback() throws {
         let loop = try EventLoop()

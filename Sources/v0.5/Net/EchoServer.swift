@@ -37,7 +37,9 @@ public final class EchoServer {
     var stats = ServerStats()
 
     /// Called once for every accepted connection, before it is read (refused ones too, before their
-    /// `busy`), and once when it closes, whatever closes it. Set them before serving.
+    /// `busy`), and once when it closes, whatever closes it (stop() included; a server dropped without
+    /// stop() lets its connections go without closing them one by one, and runs no hook). Set them
+    /// before serving.
     public var onOpen: ((TCPConnection) -> Void)?
     public var onClose: ((TCPConnection) -> Void)?
 
@@ -110,8 +112,8 @@ public final class EchoServer {
         // Guarded by: the ladder's busy-while-writing (make check 5).
         guard connection.admitted else {
             stats.connectionsRefused += 1
-            log("client \(name) refused: \(connectionCount) connections open, the limit (--max-connections)")
-            sendError(.busy, "\(maxConnections) connections open, the most this server serves (--max-connections)", on: connection)
+            log("client \(name) refused: \(connectionCount) connections served, the limit (--max-connections)")
+            sendError(.busy, "the server serves at most \(maxConnections) connections at once (--max-connections)", on: connection)
             connection.lingeringClose()
             return connection
         }
@@ -120,23 +122,53 @@ public final class EchoServer {
     }
 
     /// Answers the whole frames at the front of `bytes`, each through its Route, and returns how many
-    /// bytes they take; a partial frame after them stays with the connection. Echo frames in a row go
-    /// back with one send() straight from `bytes`. Inlined into the connection's read path
-    /// (TCPConnection.handleRead): called, it cost 36 of 157 instructions per round trip (make
-    /// bench-instr 3). What is not an echo is answered out of line (`answer`, `refuse`, which send the
-    /// echoes before them themselves): inlined here, their variables crowded the echo loop's registers,
-    /// 3 of 145 instructions per round trip (make bench-instr 5).
+    /// bytes they take; a partial frame after them stays with the connection. Inlined into the
+    /// connection's read path (TCPConnection.handleRead): called, it cost 36 of 157 instructions per
+    /// round trip (make bench-instr 3).
+    ///
+    /// The loop here is the common case only: a run of echo frames, sent back with one send() straight
+    /// from `bytes`. At the first frame that is not an echo, everything from there on is answered out
+    /// of line, by `answerMixed`. (One loop for both cases kept more variables live in the echo path's
+    /// registers: 145 instructions per round trip against 132, make bench-instr 5.)
     @inline(__always)
     func handleMessages(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) -> Int {
-        var used = 0          // bytes of the frames answered so far
-        var echoStart = 0     // the run of echo frames not sent yet: bytes[echoStart..<used]
+        var used = 0          // bytes of the echo frames so far
         do {
             while let header = try codec.nextFrame(in: bytes, at: used) {
-                if router.route(header.msgid) != .echo {
-                    answer(connection, bytes, echoesFrom: echoStart, frameAt: used, header)
+                let kind = router.route(header.msgid)
+                guard kind == .echo else { return answerMixed(connection, bytes, echoesUpTo: used, header, kind) }
+                used += header.frameSize
+            }
+        } catch {
+            refuse(connection, error, bytes, echoesFrom: 0, to: used)
+            return bytes.count
+        }
+        sendEchoes(connection, bytes, from: 0, to: used)
+        return used
+    }
+
+    /// The frames from `offset` on, the first of which (`header`, routed as `kind`) is not an echo:
+    /// each answered in order, runs of echoes still sent in one piece. Returns how many bytes the whole
+    /// frames of `bytes` take, or all of them if the connection ended.
+    @inline(never)
+    private func answerMixed(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, echoesUpTo offset: Int,
+                             _ header: FrameHeader, _ kind: Router.Kind) -> Int {
+        var used = offset, echoStart = 0       // the run of echoes not sent yet: bytes[echoStart..<used]
+        var header = header, kind = kind
+        do {
+            while true {
+                if kind != .echo {
+                    // PITFALL: a handler may close its own connection (or a send may fail and close it).
+                    // The frames after it in this read are then not answered, nor even handed to their
+                    // handlers: those would run for a connection whose on-close hook has already run.
+                    // Guarded by: Tests/v0.N/ConnectionManagementTests.swift "a handler that closes its connection is the last one called".
+                    guard answer(connection, bytes, echoesFrom: echoStart, frameAt: used, header) else { return bytes.count }
                     echoStart = used + header.frameSize
                 }
                 used += header.frameSize
+                guard let next = try codec.nextFrame(in: bytes, at: used) else { break }
+                header = next
+                kind = router.route(next.msgid)
             }
         } catch {
             refuse(connection, error, bytes, echoesFrom: echoStart, to: used)
@@ -157,22 +189,26 @@ public final class EchoServer {
     }
 
     /// One request that is not an echo, the frame at `offset`: first the echoes before it (replies leave
-    /// in request order), then its handler's reply, or the error frame that takes its place.
+    /// in request order), then its handler's reply, or the error frame that takes its place. Returns
+    /// whether the connection is still open.
     @inline(never)
     private func answer(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, echoesFrom echoStart: Int,
-                        frameAt offset: Int, _ header: FrameHeader) {
+                        frameAt offset: Int, _ header: FrameHeader) -> Bool {
         // PITFALL: the echoes waiting in the run were asked for first, so they are sent first: this
         // reply after them, never before, or a pipelining client matches replies to the wrong requests.
         // Guarded by: the ladder's pipelined-mixed (make check 5).
         sendEchoes(connection, bytes, from: echoStart, to: offset)
+        guard connection.isOpen else { return false }   // sending them failed
         let msgid = header.msgid
         let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + FrameHeader.size)..<(offset + header.frameSize)])
         stats.otherBytesIn += header.frameSize
         guard msgid != FrameHeader.errorMsgid else {
-            return sendError(.badRequest, "msgid 0 is the error frame: only the server sends it", on: connection)
+            sendError(.badRequest, "msgid 0 is the error frame: only the server sends it", on: connection)
+            return connection.isOpen
         }
         guard router.kind(msgid) == .handler else {
-            return sendError(.unknownMsgid, "\(msgid)", on: connection)
+            sendError(.unknownMsgid, "\(msgid)", on: connection)
+            return connection.isOpen
         }
         let handle = router.handler(msgid)
         let reply = pool.take()
@@ -182,10 +218,13 @@ public final class EchoServer {
         do {
             try handle(Request(msgid: msgid, payload: payload, connection: connection), reply)
         } catch {
-            return sendError(error.code, error.reason, on: connection)
+            sendError(error.code, error.reason, on: connection)
+            return connection.isOpen
         }
+        guard connection.isOpen else { return false }   // the handler closed it: no reply to send
         reply.setUInt32(UInt32(reply.readableCount - FrameHeader.size), at: 4)
         send(reply, on: connection)
+        return connection.isOpen
     }
 
     /// An error frame: `code`, a space, `reason` (the wire contract: a program reads the code).

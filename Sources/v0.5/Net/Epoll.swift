@@ -15,7 +15,8 @@ public struct Interest: OptionSet, Sendable {
     /// "writable" nearly all the time, so a level-triggered EPOLLOUT left on wakes the loop for nothing.
     public static let writable = Interest(rawValue: EPOLLOUT.rawValue)
     /// EPOLLRDHUP: the peer has shut down its writing side (its FIN arrived). A closing connection
-    /// waits for exactly that (TCPConnection.lingeringClose).
+    /// watches it besides EPOLLIN, though the read that returns 0 is what it acts on: the point is that
+    /// its interest then never equals `.readable` alone, the read path's one test (TCPConnection.handleEvent).
     public static let peerHalfClosed = Interest(rawValue: EPOLLRDHUP.rawValue)
     /// EPOLLET: report a change of readiness once (edge) instead of the state on every wait (level).
     public static let edgeTriggered = Interest(rawValue: EPOLLET.rawValue)

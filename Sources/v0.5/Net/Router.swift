@@ -114,8 +114,8 @@ public struct Router: ~Copyable {
     func route(_ msgid: UInt32) -> Kind {
         let slot = slots.baseAddress.unsafelyUnwrapped + Int(min(msgid, Router.highestMsgid + 1))
         // Wrapping (&+=), not checked: a counter would take centuries to reach Int.max, and the overflow
-        // checks on the echo path's two counters cost 8 instructions per round trip, 149.9 against 141.9
-        // (the register pressure they add counts more than the checks themselves; make bench-instr 5).
+        // checks on the echo path's two counters cost 10 instructions per round trip, 141.9 against 131.8
+        // (the registers they keep busy count more than the checks themselves; make bench-instr 5).
         slot.pointee.requests &+= 1
         return slot.pointee.kind
     }
