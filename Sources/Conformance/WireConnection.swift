@@ -186,31 +186,23 @@ public final class WireConnection {
 
     /// Expects the server to close the connection: end of stream (or a reset) with no more bytes.
     public func expectEnd(after what: String) throws {
-        var byte: [UInt8] = [0]
-        while true {
-            let n: Int?
-            do {
-                n = try byte.withUnsafeMutableBytes { try sysRead(fd, into: $0) }
-            } catch let error as SystemError where error.errno == ECONNRESET {
-                return                       // a close with unread data in its buffer sends RST: fine
-            }
-            switch n {
-            case 0?: return
-            case _?: throw CheckFailure("expected the connection to close after \(what), got more bytes (first: \(hex(byte[0])))")
-            case nil: try waitFor(Int16(POLLIN), what: "the server to close the connection after \(what)")
-            }
-        }
+        try awaitEnd(after: what, resetIsFine: true)   // a close with unread data in its buffer sends RST: fine
     }
 
     /// Expects a clean end of stream (FIN) and no more bytes: a reset fails, for it means the server
     /// closed with our bytes unread instead of a lingering close.
     public func expectCleanEnd(after what: String) throws {
+        try awaitEnd(after: what, resetIsFine: false)
+    }
+
+    private func awaitEnd(after what: String, resetIsFine: Bool) throws {
         var byte: [UInt8] = [0]
         while true {
             let n: Int?
             do {
                 n = try byte.withUnsafeMutableBytes { try sysRead(fd, into: $0) }
-            } catch let error as SystemError {
+            } catch let error as SystemError where error.errno == ECONNRESET || !resetIsFine {
+                if resetIsFine { return }
                 throw CheckFailure("expected end of stream after \(what), got \(errnoName(error.errno)): the server closed with"
                     + " our bytes unread, which sends a reset (a lingering close reads them first)")
             }
