@@ -31,3 +31,8 @@ let triggerModes = ["", "--edge-triggered"]
     @Test(arguments: Ladder.behaviours(upTo: 5).map(\.id), triggerModes)
     func behaviour(_ id: String, flags: String) throws { try expectStageServerPasses(id, stage: 5, flags: flags) }
 }
+
+@Suite(.timeLimit(.minutes(2))) struct LadderV0_6 {
+    @Test(arguments: Ladder.behaviours(upTo: 6).map(\.id), triggerModes)
+    func behaviour(_ id: String, flags: String) throws { try expectStageServerPasses(id, stage: 6, flags: flags) }
+}

@@ -1,0 +1,18 @@
+// main.swift: v0.6-server, an event-loop server of frames: msgid 1 echo, 2 stats. Flags, listen, ready line, serve forever.
+import Net_v0_6
+
+let options = ServerOptions.parseOrExit()
+ignoreSIGPIPE()
+
+let server: EchoServer
+do {
+    server = try EchoServer(address: options.address, maxFrame: options.maxFrame, edgeTriggered: options.edgeTriggered,
+                            maxConnections: options.maxConnections)
+} catch {
+    fail("cannot listen on \(options.address): \(error)")
+}
+// The ready line: tests and `make stage` wait for it, then read the port from it.
+printLine("listening on \(server.address)")
+log("one thread, epoll \(options.edgeTriggered ? "edge" : "level")-triggered"
+    + (options.maxConnections > 0 ? ", at most \(options.maxConnections) connections" : ""))
+server.run()
