@@ -4,6 +4,8 @@
 //       timeout (the acceptor's back-off).
 // v0.5: registeredHandlers, for a server that stops; timers kept in deadline order (a lingering close
 //       adds one per closing connection: there may be thousands, and the loop looks at the first only).
+// v0.6: timers in a TimerQueue behind one timerfd (runAfter, runEvery, cancel); tasks from any thread
+//       (`tasks.execute`) behind one eventfd; a coarse clock (`tick`) for per-connection deadlines.
 import CLinux
 import Glibc
 
@@ -12,7 +14,9 @@ import Glibc
 ///     run() ──► epoll_wait ──► for each ready (fd, generation, bits):
 ///       ▲                          handlers[fd] still that registration? ── no ──► drop (stale)
 ///       │                          yes: handler.handleEvent(bits)
-///       └── timers due; then let go of the handlers unregistered meanwhile ◄──┘
+///       │                            (the timerfd's handler runs the due timers, the eventfd's the
+///       │                             tasks other threads queued: both are handlers like any other)
+///       └── let go of the handlers unregistered meanwhile ◄──┘
 ///
 /// Handlers live in an array indexed by fd, like ae's `events[fd]`: no hashing and no allocation per
 /// event. Each registration gets a generation number, packed with the fd into epoll's 64-bit user data.
@@ -53,12 +57,15 @@ public final class EventLoop {
     private var nextGeneration: UInt32 = 1
     private var running = false
     private let thread = pthread_self()
-    /// Actions waiting for their time, earliest first. A wakeup looks at the first one only; adding
-    /// one finds its place by binary search, and is O(1) when it is the latest, as every lingering
-    /// close's 5 s timer is. (Unsorted, as until v0.4, every wakeup scanned them all: with thousands of
-    /// closing connections, that was on the echo path too.) v0.6 replaces this with a timer queue on a
-    /// timerfd, with cancel.
-    private var timers: [(deadline: ContinuousClock.Instant, action: () -> Void)] = []
+    /// The timers, and the timerfd that wakes the loop when the earliest is due (see TimerFD).
+    let timers: TimerQueue
+    private var timerFD: TimerFD!
+    /// Work other threads hand to this loop, and the eventfd that wakes it for them.
+    public let tasks: LoopTasks
+    /// A coarse clock: whoever sweeps per-connection deadlines (the server, every few milliseconds)
+    /// advances it, and connections stamp it instead of reading the clock on every read (a clock read
+    /// per message would cost the echo path; a stamp is one load and one store).
+    public var tick: UInt32 = 0
 
     /// Every fd registered from now on uses edge-triggered notification (the server's --edge-triggered).
     public let edgeTriggered: Bool
@@ -73,22 +80,33 @@ public final class EventLoop {
     /// Where connections take buffers while they hold bytes, and give them back when drained.
     public let pool = BufferPool()
 
-    public init(edgeTriggered: Bool = false) throws {
+    /// `now` is the clock the timers read: ContinuousClock's (CLOCK_BOOTTIME, the timerfd's clock).
+    public init(edgeTriggered: Bool = false, now: @escaping () -> ContinuousClock.Instant = { ContinuousClock.now }) throws {
         epoll = try Epoll()
         self.edgeTriggered = edgeTriggered
+        timers = TimerQueue(now: now)
+        tasks = try LoopTasks()
+        timerFD = try TimerFD(loop: self)
+        try register(timerFD, fd: timerFD.fd, interest: .readable, counted: false)
+        try register(TasksHandler(loop: self), fd: tasks.fd, interest: .readable, counted: false)
     }
 
     deinit {
         for registration in handlers { registration.handler?.release() }
         for handler in retired { handler.release() }
         readBuffer.deallocate()
+        tasks.loopEnded()                             // and tasks queued from now on are refused
     }
 
-    /// How many fds have a handler.
+    /// How many fds have a handler (the loop's own timerfd and eventfd not counted).
     public private(set) var registeredCount = 0
 
     /// Starts calling `handler` for events on `fd`. The loop keeps `handler` alive until unregister.
     public func register(_ handler: EventHandler, fd: CInt, interest: Interest) throws {
+        try register(handler, fd: fd, interest: interest, counted: true)
+    }
+
+    private func register(_ handler: EventHandler, fd: CInt, interest: Interest, counted: Bool) throws {
         assertInLoopThread()
         let index = Int(fd)
         if index >= handlers.count {
@@ -99,7 +117,7 @@ public final class EventLoop {
         nextGeneration = nextGeneration == .max ? 1 : nextGeneration + 1   // never 0: see Registration
         try epoll.register(fd, interest: withTrigger(interest), token: token(fd, generation))
         handlers[index] = Registration(handler: .passRetained(handler), generation: generation)
-        registeredCount += 1
+        if counted { registeredCount += 1 }
     }
 
     /// Every registered handler, in fd order: what a server that stops closes.
@@ -129,23 +147,23 @@ public final class EventLoop {
         registeredCount -= 1
     }
 
-    /// Dispatches events until `stop()` is called.
+    /// Dispatches events until `stop()` is called, then runs the tasks still queued (see LoopTasks).
     public func run() {
         assertInLoopThread()
         running = true
         while running {
             runOnce(timeout: -1)
         }
+        tasks.runQueued(on: self)
     }
 
-    /// Waits up to `timeout` ms (-1: no limit) for events, or until the next timer is due, dispatches
-    /// the events, then runs the timers that are due.
+    /// Waits up to `timeout` ms (-1: no limit) for events, due timers included (the timerfd is one of
+    /// the fds), and dispatches them.
     public func runOnce(timeout: CInt) {
         assertInLoopThread()
         let ready: UnsafeMutableBufferPointer<epoll_event>
         do {
-            // (Timers are rare: looked at only when there are some, 11 of 132 instructions per round trip.)
-            ready = try epoll.wait(timeout: timers.isEmpty ? timeout : timeoutUntilNextTimer(atMost: timeout))
+            ready = try epoll.wait(timeout: timeout)
         } catch {
             // EBADF, EFAULT, EINVAL: our own bug, not a network event.
             preconditionFailure("\(error)")
@@ -163,7 +181,6 @@ public final class EventLoop {
             // round trip (make bench-instr 3).
             registration.handler.unsafelyUnwrapped._withUnsafeGuaranteedRef { $0.handleEvent(event.events) }
         }
-        if !timers.isEmpty { runDueTimers() }
         if !retired.isEmpty {
             for handler in retired { handler.release() }
             retired.removeAll(keepingCapacity: true)
@@ -171,31 +188,26 @@ public final class EventLoop {
     }
 
     /// Runs `action` on this loop once `delay` has passed. Loop thread only.
-    public func runAfter(_ delay: Duration, _ action: @escaping () -> Void) {
+    @discardableResult
+    public func runAfter(_ delay: Duration, _ action: @escaping () -> Void) -> TimerID {
         assertInLoopThread()
-        let deadline = ContinuousClock.now + delay
-        var low = 0, high = timers.count            // the first timer due later than this one
-        while low < high {
-            let middle = (low + high) / 2
-            if timers[middle].deadline <= deadline { low = middle + 1 } else { high = middle }
-        }
-        timers.insert((deadline, action), at: low)
+        defer { timerFD.rearm() }
+        return timers.add(at: timers.now() + delay, action)
     }
 
-    /// epoll_wait's timeout: `limit`, shortened so that the wait ends when the next timer is due.
-    private func timeoutUntilNextTimer(atMost limit: CInt) -> CInt {
-        let (seconds, attoseconds) = max(.zero, timers[0].deadline - ContinuousClock.now).components
-        let milliseconds = CInt(clamping: seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
-        return limit < 0 ? milliseconds : min(limit, milliseconds)
+    /// Runs `action` every `period`, the first time one period from now, until cancelled. Each run is
+    /// scheduled from when the previous one was due, not from when it ran (TimerQueue.runDue).
+    @discardableResult
+    public func runEvery(_ period: Duration, _ action: @escaping () -> Void) -> TimerID {
+        assertInLoopThread()
+        defer { timerFD.rearm() }
+        return timers.add(at: timers.now() + period, every: period, action)
     }
 
-    private func runDueTimers() {
-        let now = ContinuousClock.now
-        let dueCount = timers.prefix { $0.deadline <= now }.count
-        guard dueCount > 0 else { return }
-        let due = timers.prefix(dueCount)
-        timers.removeFirst(dueCount)                 // before running them: an action may add timers
-        for timer in due { timer.action() }
+    /// The timer will not run (again), even if it is due in the batch now running.
+    public func cancel(_ id: TimerID) {
+        assertInLoopThread()
+        timers.cancel(id)
     }
 
     /// Makes `run()` return after the current wakeup.

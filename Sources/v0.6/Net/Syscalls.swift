@@ -4,6 +4,7 @@
 // v0.3: non-blocking: accept4, EAGAIN as nil from read/write/accept; epoll_create1, epoll_ctl, epoll_wait.
 // v0.4: connect may answer EINPROGRESS (false: the handshake goes on); getsockopt(SO_ERROR); getpeername.
 // v0.5: the open fd count, from /proc/self/fd (stats' fds_open).
+// v0.6: timerfd, eventfd.
 import CLinux
 import Glibc
 
@@ -184,6 +185,42 @@ func sysWrite(_ fd: CInt, from buffer: UnsafeRawBufferPointer) throws -> Int? {
 /// epoll_create1(2) with EPOLL_CLOEXEC: a new epoll instance, the kernel's set of watched fds.
 func sysEpollCreate() throws -> CInt {
     try retryingEINTR("epoll_create1") { CLinux.epoll_create1(CInt(EPOLL_CLOEXEC)) }
+}
+
+/// timerfd_create(2) on CLOCK_BOOTTIME, the clock Swift's ContinuousClock reads on Linux: the loop's
+/// deadlines and the timer that wakes it count the same time (suspended time included).
+func sysTimerFDCreate() throws -> CInt {
+    try retryingEINTR("timerfd_create") { CLinux.timerfd_create(CLOCK_BOOTTIME, CInt(TFD_NONBLOCK | TFD_CLOEXEC)) }
+}
+
+/// timerfd_settime(2), relative: the timer fires once, `delay` from now; nil disarms it. (A zero
+/// it_value disarms too, so a deadline already past is armed 1 ns ahead.)
+func sysTimerFDArm(_ fd: CInt, after delay: Duration?) throws {
+    var spec = itimerspec()
+    if let delay {
+        let (seconds, attoseconds) = max(delay, .nanoseconds(1)).components
+        spec.it_value = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        if spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0 { spec.it_value.tv_nsec = 1 }
+    }
+    _ = try retryingEINTR("timerfd_settime") { CLinux.timerfd_settime(fd, 0, &spec, nil) }
+}
+
+/// eventfd(2): a counter another thread can add to (write) to wake the loop (it becomes readable).
+func sysEventFDCreate() throws -> CInt {
+    try retryingEINTR("eventfd") { CLinux.eventfd(0, CInt(EFD_NONBLOCK | EFD_CLOEXEC)) }
+}
+
+/// Reads the 8-byte counter of an eventfd or timerfd (resetting an eventfd's to 0); nil if it was 0.
+func sysReadCounter(_ fd: CInt) throws -> UInt64? {
+    var value: UInt64 = 0
+    return try withUnsafeMutableBytes(of: &value) { try sysRead(fd, into: $0) }.map { _ in value }
+}
+
+/// Adds 1 to an eventfd's counter. EAGAIN (the counter at its maximum) cannot happen with one wakeup
+/// pending at a time, and would still leave the fd readable.
+func sysWakeEventFD(_ fd: CInt) {
+    var one: UInt64 = 1
+    _ = withUnsafeBytes(of: &one) { try? sysWrite(fd, from: $0) }
 }
 
 /// epoll_ctl(2): add (EPOLL_CTL_ADD), change (EPOLL_CTL_MOD) or remove (EPOLL_CTL_DEL) `fd`'s entry.
