@@ -7,6 +7,8 @@
 // v0.5: a Router picks each frame's handler (msgid 1 echo, 2 stats, else unknown-msgid); --max-connections
 //       refuses the extra connection with `busy`; protocol errors end in a lingering close; on-open and
 //       on-close hooks; stop().
+// v0.6: idle, frame and write timeouts (one sweep on the loop's coarse clock); a graceful stop on
+//       SIGINT or SIGTERM (a signalfd): no new connections, every frame received answered, a grace period.
 import Glibc
 
 /// Serves every client at once, on one thread: the EventLoop waits for whichever socket is ready, and
@@ -35,6 +37,10 @@ public final class EchoServer {
     /// lingering close. Stats' `connections_open`.
     public private(set) var openCount = 0
     var stats = ServerStats()
+    /// The per-connection deadlines, checked by a sweep every `timeouts.tick` (nothing runs if all are off).
+    public let timeouts: Timeouts
+    /// True once a graceful stop has begun: when the last connection closes, `run()` returns.
+    public private(set) var stopping = false
 
     /// Called once for every accepted connection, before it is read (refused ones too, before their
     /// `busy`), and once when it closes, whatever closes it (stop() included; a server dropped without
@@ -48,8 +54,9 @@ public final class EchoServer {
 
     /// Listens on `address`. Throws if the port is busy (EADDRINUSE) or the address is not ours.
     public init(address: SocketAddress, maxFrame: Int = FrameCodec.defaultMaxFrame, edgeTriggered: Bool = false,
-                maxConnections: Int = 0) throws {
+                maxConnections: Int = 0, timeouts: Timeouts = .off) throws {
         loop = try EventLoop(edgeTriggered: edgeTriggered)
+        self.timeouts = timeouts
         let listener = try Socket.listen(on: address)
         self.address = try listener.localAddress() ?? address
         codec = FrameCodec(maxFrame: maxFrame)
@@ -59,6 +66,7 @@ public final class EchoServer {
         self.acceptor = acceptor
         try register(1, .echo)
         try register(2, .handler { [unowned self] request, reply throws(RequestError) in try statsReply(request, reply) })
+        startSweeping()
     }
 
     /// Adds a route; a msgid registered twice is an error (see Router.register).
@@ -82,6 +90,59 @@ public final class EchoServer {
         }
         for case let connection as TCPConnection in loop.registeredHandlers { connection.handleClose() }
         loop.stop()
+    }
+
+    /// Stops gracefully: the listener closes at once (new connections are refused), every connection
+    /// answers what it has received, the frames the kernel holds for it now included, and ends with a
+    /// lingering close; when the last one has closed, or `grace` has passed, `run()` returns. Called on
+    /// the first SIGINT or SIGTERM (`stopOnSignals`).
+    public func stopGracefully(within grace: Duration) {
+        loop.assertInLoopThread()
+        guard !stopping else { return }
+        stopping = true
+        if let acceptor {
+            loop.unregister(fd: acceptor.fd)       // closed at the end of this wakeup: new connects are refused
+            self.acceptor = nil
+        }
+        log("stopping: \(openCount) connections to finish within \(grace)")
+        loop.forEachHandler { ($0 as? TCPConnection)?.answerWhatArrivedAndClose() }
+        loop.runAfter(grace) { [unowned self] in
+            guard openCount > 0 else { return }
+            log("stopping: the grace period is over; closing the \(openCount) connections left")
+            loop.forEachHandler { ($0 as? TCPConnection)?.handleClose() }
+        }
+        if openCount == 0 { loop.stop() }
+    }
+
+    /// SIGINT and SIGTERM from now on: the first one stops gracefully within `grace`; a second one
+    /// exits at once, with status 1. The signals must be blocked first (SignalWatcher.blockStopSignals).
+    public func stopOnSignals(grace: Duration) throws {
+        _ = try SignalWatcher(loop: loop) { [unowned self] signal in
+            if stopping {
+                log("second signal (\(signal)): exiting now")
+                exit(1)
+            }
+            log("signal \(signal): stopping gracefully")
+            stopGracefully(within: grace)
+        }
+    }
+
+    /// The sweep of the timeouts: every tick, advance the loop's coarse clock and close each open
+    /// connection whose deadline has passed. Timeouts close with no frame (the wire contract).
+    private func startSweeping() {
+        guard !timeouts.isOff else { return }
+        let idle = timeouts.ticks(timeouts.idle), frame = timeouts.ticks(timeouts.frame), write = timeouts.ticks(timeouts.write)
+        loop.runEvery(timeouts.tick) { [unowned self] in
+            loop.tick &+= 1
+            let now = loop.tick
+            loop.forEachHandler { handler in
+                guard let connection = handler as? TCPConnection, connection.isOpen,
+                      let kind = connection.expiredDeadline(now: now, idle: idle, frame: frame, write: write) else { return }
+                stats.timeouts[kind, default: 0] += 1
+                log("client \(connection.peer) timed out: \(kind)")
+                connection.handleClose()
+            }
+        }
     }
 
     /// A new client, from the Acceptor: from now on the loop calls its TCPConnection. Over the limit,
@@ -260,8 +321,15 @@ public final class EchoServer {
         guard request.payload.isEmpty else { throw RequestError(.badRequest, "stats takes no payload, got \(request.payload.count) bytes") }
         let asked = StatsAsked.of(request.connection)
         asked.count += 1
+        let timers = loop.timers
         let text = stats.report(router: router, connectionsOpen: openCount, openFDs: sysOpenFDCount() ?? -1,
-                                extra: [("connection_stats_requests", asked.count)])
+                                extra: [("connection_stats_requests", asked.count),
+                                        ("timers_active", timers.count), ("timers_fired", timers.fired),
+                                        ("loop_lag_last_us", Int(timers.lastLag / .microseconds(1))),
+                                        ("loop_lag_max_us", Int(timers.maxLag / .microseconds(1))),
+                                        ("timeouts_idle", stats.timeouts[.idle, default: 0]),
+                                        ("timeouts_frame", stats.timeouts[.frame, default: 0]),
+                                        ("timeouts_write", stats.timeouts[.write, default: 0])])
         var utf8 = text
         utf8.withUTF8 { reply.append(UnsafeRawBufferPointer($0)) }
     }
@@ -281,6 +349,7 @@ public final class EchoServer {
         acceptor?.resume()
         onClose?(connection)
         log("client \(connection.peer) closed")
+        if stopping && openCount == 0 { loop.stop() }
     }
 }
 

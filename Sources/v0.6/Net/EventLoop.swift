@@ -66,6 +66,11 @@ public final class EventLoop {
     /// advances it, and connections stamp it instead of reading the clock on every read (a clock read
     /// per message would cost the echo path; a stamp is one load and one store).
     public var tick: UInt32 = 0
+    /// Output water marks for every connection of this loop (the server's --high-water and --low-water):
+    /// a connection that owes its peer this much stops reading it, and reads again once it owes no more
+    /// than the low mark.
+    public var outputHighWater = 4 << 20
+    public var outputLowWater = 1 << 20
 
     /// Every fd registered from now on uses edge-triggered notification (the server's --edge-triggered).
     public let edgeTriggered: Bool
@@ -118,6 +123,16 @@ public final class EventLoop {
         try epoll.register(fd, interest: withTrigger(interest), token: token(fd, generation))
         handlers[index] = Registration(handler: .passRetained(handler), generation: generation)
         if counted { registeredCount += 1 }
+    }
+
+    /// Calls `body` with every registered handler, in fd order, without allocating; `body` may
+    /// unregister handlers (their own included) as it goes.
+    public func forEachHandler(_ body: (EventHandler) -> Void) {
+        var index = 0
+        while index < handlers.count {
+            if let handler = handlers[index].handler { body(handler.takeUnretainedValue()) }
+            index += 1
+        }
     }
 
     /// Every registered handler, in fd order: what a server that stops closes.

@@ -2,6 +2,7 @@
 // v0.1: enough for --host/--port; every error is one line that names the flag.
 // v0.2: --max-frame.
 // v0.5: sizes with a unit (64KiB, 4MiB), as the wire contract's flags take them from v0.5 on.
+// v0.6: durations with a unit (250ms, 5s, 2m).
 import Glibc
 
 /// A bad command line, said in one line.
@@ -88,6 +89,18 @@ struct Flags {
         guard let number = Int(text.dropLast(unit.count)), number >= 0,
               case let (value, overflow) = number.multipliedReportingOverflow(by: scale), !overflow, range.contains(value) else {
             throw UsageError(description: "invalid value '\(text)' for \(name): expected a size of \(range.lowerBound)...\(range.upperBound) bytes, like 65536 or 64KiB")
+        }
+        return value
+    }
+
+    /// A duration with its unit: `250ms`, `5s`, `2m` (or `0`, which the timeouts read as "off").
+    func duration(_ name: String, default fallback: Duration, atMost limit: Duration = .seconds(86_400)) throws -> Duration {
+        guard let text = values[name] else { return fallback }
+        let units: [(String, Duration)] = [("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60))]
+        let match = units.first { text.hasSuffix($0.0) && Int(text.dropLast($0.0.count)) != nil }
+        let value = text == "0" ? Duration.zero : match.flatMap { unit in Int(text.dropLast(unit.0.count)).map { unit.1 * $0 } }
+        guard let value, value >= .zero, value <= limit else {
+            throw UsageError(description: "invalid value '\(text)' for \(name): expected a duration with its unit, like 250ms, 5s or 2m")
         }
         return value
     }

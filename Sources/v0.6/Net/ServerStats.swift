@@ -1,5 +1,6 @@
 // ServerStats.swift: what the server counts as it goes, and the text msgid 2 (stats) answers with.
 // v0.5: new.
+// v0.6: timeouts by kind (the report adds timers, loop lag and timeouts at its end).
 
 /// The server's counters, reported by msgid 2 as `name value` lines (Redis's INFO style). A name, once
 /// reported, is reported by every later stage with the same meaning; stages only add names (chapter 5
@@ -20,6 +21,8 @@ struct ServerStats {
     var otherBytesIn = 0, otherBytesOut = 0
     /// Frames sent that are not echoes: handlers' replies, and every error frame.
     var otherFramesOut = 0
+    /// Connections closed by a timeout, by kind.
+    var timeouts: [TimeoutKind: Int] = [:]
     /// Error frames sent, by code (indexed like ErrorCode.allCases).
     var errors = [Int](repeating: 0, count: ErrorCode.allCases.count)
 

@@ -3,6 +3,8 @@
 //       (armed only while output is pending), closes once.
 // v0.4: reports to a ConnectionOwner (the server, or a TCPClient), not to the server alone.
 // v0.5: a closing state between open and closed (the lingering close); a context for handlers.
+// v0.6: output water marks instead of "stop reading while anything is owed"; the stamps the server's
+//       timeouts read (last read, frame start, write progress) on the loop's coarse clock.
 import Glibc
 
 /// One client connection on an EventLoop (muduo's TcpConnection, the seed's EventHandler).
@@ -66,8 +68,14 @@ public final class TCPConnection: EventHandler {
     private var handlingMessages = false
     /// Bytes read and thrown away while closing.
     private var discarded = 0
-    /// The peer's end of stream came while closing, before our output was all out: close once it is.
+    /// The peer's end of stream came before our output was all out: close once it is.
     private var peerEnded = false
+    /// When, on the loop's coarse clock (EventLoop.tick), bytes last arrived; when the partial frame
+    /// waiting in `input` started; when output last moved (or was first queued). The server's sweep
+    /// reads them for --idle-timeout, --frame-timeout and --write-timeout: three stamps, no timer each.
+    private(set) var lastReadTick: UInt32 = 0
+    private(set) var frameStartTick: UInt32 = 0
+    private(set) var writeProgressTick: UInt32 = 0
     /// The server's: whether this connection counts toward --max-connections (false: refused, `busy`).
     var admitted = false
     /// Whatever the handlers keep for this connection (Lars's conn param): nil until one sets it, and let
@@ -80,6 +88,28 @@ public final class TCPConnection: EventHandler {
         self.peer = peer
         self.loop = loop
         self.owner = owner
+        lastReadTick = loop.tick
+    }
+
+    /// Which of the server's deadlines has passed at `now` (ticks of the loop's coarse clock; a limit of
+    /// 0 is off), if any. Idle means nothing received and nothing owed either way: a client downloading
+    /// a long reply, or in the middle of a frame, is not idle (the write and frame deadlines watch those).
+    func expiredDeadline(now: UInt32, idle: UInt32, frame: UInt32, write: UInt32) -> TimeoutKind? {
+        if write > 0 && output != nil && now &- writeProgressTick >= write { return .write }
+        if frame > 0 && input != nil && now &- frameStartTick >= frame { return .frame }
+        if idle > 0 && output == nil && input == nil && now &- lastReadTick >= idle { return .idle }
+        return nil
+    }
+
+    /// The server is stopping: answer what this peer has sent, what the kernel holds for us now
+    /// included (reading until EAGAIN, or until the high-water mark stops us), then a lingering close:
+    /// the peer reads every reply, then end of stream. What it sends after that is discarded.
+    func answerWhatArrivedAndClose() {
+        while state == .open && !peerEnded && interest.contains(.readable) {
+            let gotBytes = input == nil ? readIntoLoopBuffer() : readIntoInput()
+            guard gotBytes else { break }
+        }
+        lingeringClose()
     }
 
     /// True until the connection starts closing; handlers send only while it is.
@@ -103,8 +133,13 @@ public final class TCPConnection: EventHandler {
             if events & (EpollEvents.readable | EpollEvents.error | EpollEvents.hangUp) != 0 { handleRead() }
         } else if state == .closing {
             handleClosing(events)
-        } else if events & (EpollEvents.writable | EpollEvents.error | EpollEvents.hangUp) != 0 {
-            handleWrite()
+        } else {
+            // Output is owed: write it, and, below the high-water mark, go on reading too.
+            if events & (EpollEvents.writable | EpollEvents.error | EpollEvents.hangUp) != 0 { handleWrite() }
+            if state == .open && interest.contains(.readable),
+               events & (EpollEvents.readable | EpollEvents.error | EpollEvents.hangUp) != 0 {
+                handleRead()
+            }
         }
     }
 
@@ -142,6 +177,7 @@ public final class TCPConnection: EventHandler {
             handlePeerClosed()
             return false
         }
+        lastReadTick = loop.tick
         let bytes = UnsafeRawBufferPointer(start: buffer, count: count)
         // No partial frame waits (input is nil), so a close inside the owner finds nothing to give back.
         let used = owner.handleMessages(self, bytes)
@@ -149,6 +185,7 @@ public final class TCPConnection: EventHandler {
             let own = loop.pool.take(minimumCapacity: count - used)
             own.append(UnsafeRawBufferPointer(start: buffer + used, count: count - used))
             input = own
+            frameStartTick = loop.tick                 // a frame started and is not whole yet
         }
         return true
     }
@@ -179,7 +216,14 @@ public final class TCPConnection: EventHandler {
             handlePeerClosed()
             return false
         }
-        input.consume(input.withReadableBytes { handleMessages($0) })
+        lastReadTick = loop.tick
+        let used = input.withReadableBytes { handleMessages($0) }
+        input.consume(used)
+        // PITFALL: the frame deadline runs from when a frame started, and only a new frame restarts it:
+        // moved by every byte that arrives, a client sending one byte a second keeps a frame (and its
+        // buffer) open for ever (slowloris).
+        // Guarded by: the ladder's slowloris (make check 6).
+        if used > 0 { frameStartTick = loop.tick }    // those frames were whole; what is left is a new one
         // (If the owner closed the connection meanwhile, handleClose left `input` to us: see there.)
         if input.isEmpty || state != .open {
             loop.pool.recycle(input)
@@ -217,6 +261,7 @@ public final class TCPConnection: EventHandler {
 
     /// Keeps what the kernel would not take, to be written on EPOLLOUT.
     private func queue(_ bytes: UnsafeRawBufferPointer) {
+        if output == nil { writeProgressTick = loop.tick }   // newly owed: the write deadline starts
         let queue = output ?? loop.pool.take(minimumCapacity: bytes.count)
         queue.append(bytes)
         output = queue
@@ -224,10 +269,11 @@ public final class TCPConnection: EventHandler {
         // level-triggered loop would wake for every connection with room in its send buffer,
         // which is nearly always all of them, and burn a core while idle.
         // Guarded by: the ladder's fd-limit, whose CPU check sees that spin (make check 3).
-        // PITFALL: reading stops until the peer takes its bytes (backpressure): read on, and a peer
-        // that never reads makes us buffer without limit.
-        // Guarded by: the ladder's never-reader (make check 3).
-        setInterest(.writable)
+        // PITFALL: reading stops once the output owed passes the high-water mark, until the peer has
+        // taken it down to the low-water mark (backpressure): read on regardless, and a peer that never
+        // reads makes us buffer without limit.
+        // Guarded by: the ladder's never-reader-bounded (make check 6).
+        setInterest(queue.readableCount >= loop.outputHighWater ? .writable : [.readable, .writable])
     }
 
     /// Writes queued output until done or EAGAIN.
@@ -241,13 +287,22 @@ public final class TCPConnection: EventHandler {
                 handleError(error)
                 return
             }
-            guard let written else { return }   // the send buffer is full again: wait for EPOLLOUT
+            guard let written else {            // the send buffer is full again: wait for EPOLLOUT
+                // Down to the low-water mark: read again (unless the peer has ended, or we are closing).
+                if state == .open && !peerEnded && queue.readableCount <= loop.outputLowWater && !interest.contains(.readable) {
+                    setInterest([.readable, .writable])
+                }
+                return
+            }
             queue.consume(written)
+            writeProgressTick = loop.tick
         }
         loop.pool.recycle(queue)
         output = nil
         if state == .closing {
             finishWriting()
+        } else if peerEnded {
+            handleClose()                        // everything owed to a half-closed peer is out
         } else {
             setInterest(.readable)
         }
@@ -255,12 +310,16 @@ public final class TCPConnection: EventHandler {
 
     /// The peer sent FIN. It may still be reading (a half-close, shutdown(SHUT_WR)) and waiting for
     /// the rest of its echo.
-    /// PITFALL: closing on end of stream while output is queued drops that echo. Here it cannot happen:
-    /// reading stops while output is pending, so end of stream is only read once everything owed is out.
+    /// PITFALL: closing on end of stream while output is owed drops the end of that echo. Until v0.5
+    /// it could not happen (reading stopped while anything was owed); with water marks the server reads
+    /// on while it owes less than the high mark, so end of stream can come first: stop reading, flush,
+    /// then close.
     /// Guarded by: Tests/v0.N/EventLoopTests.swift "a half-closed peer gets its whole echo, then end of stream".
     /// (The ladder's half-close checks the same over TCP, but catches this bug only when timing allows.)
     private func handlePeerClosed() {
-        handleClose()
+        guard output != nil else { return handleClose() }
+        peerEnded = true
+        setInterest(.writable)
     }
 
     private func handleError(_ error: any Error) {

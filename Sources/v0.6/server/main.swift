@@ -1,13 +1,20 @@
-// main.swift: v0.6-server, an event-loop server of frames: msgid 1 echo, 2 stats. Flags, listen, ready line, serve forever.
+// main.swift: v0.6-server, an event-loop server of frames: msgid 1 echo, 2 stats. Flags, listen, ready line, serve
+// until SIGINT or SIGTERM.
 import Net_v0_6
 
+// First, before any thread exists: SIGINT and SIGTERM blocked, so that only the signalfd sees them.
+SignalWatcher.blockStopSignals()
 let options = ServerOptions.parseOrExit()
 ignoreSIGPIPE()
 
 let server: EchoServer
 do {
     server = try EchoServer(address: options.address, maxFrame: options.maxFrame, edgeTriggered: options.edgeTriggered,
-                            maxConnections: options.maxConnections)
+                            maxConnections: options.maxConnections,
+                            timeouts: Timeouts(idle: options.idleTimeout, frame: options.frameTimeout, write: options.writeTimeout))
+    server.loop.outputHighWater = options.highWater
+    server.loop.outputLowWater = options.lowWater
+    try server.stopOnSignals(grace: options.grace)
 } catch {
     fail("cannot listen on \(options.address): \(error)")
 }
