@@ -12,6 +12,22 @@ package enum ProcessStats {
         try read("/proc/\(pid)/fd") { try sysListDirectory($0).count }
     }
 
+    /// How many listening TCP sockets the process holds: its fds that are sockets (/proc/PID/fd links
+    /// `socket:[INODE]`) whose inode /proc/PID/net/tcp lists in state 0A (LISTEN). Asking the process
+    /// itself, not connecting to its port: another process may have been given that port since.
+    package static func listeningSocketCount(of pid: pid_t) throws -> Int {
+        let inodes = try read("/proc/\(pid)/fd") { directory in
+            Set(try sysListDirectory(directory).compactMap { sysReadLink(directory + "/" + $0) }
+                .filter { $0.hasPrefix("socket:[") }.map { String($0.dropFirst(8).dropLast()) })
+        }
+        let table = try read("/proc/\(pid)/net/tcp") { String(decoding: try sysReadSmallFile($0, limit: 1 << 22), as: UTF8.self) }
+        // Each line after the header: "sl local rem st tx:rx tr:when retrnsmt uid timeout inode ...".
+        return table.split(separator: "\n").dropFirst().filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 9 && fields[3] == "0A" && inodes.contains(String(fields[9]))
+        }.count
+    }
+
     /// User plus system CPU time used so far: fields 14 and 15 (utime, stime) of /proc/PID/stat, in
     /// clock ticks (10 ms each on most machines, so only differences over 100s of ms mean much).
     package static func cpuTime(of pid: pid_t) throws -> Duration {

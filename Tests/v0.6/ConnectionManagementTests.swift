@@ -5,7 +5,7 @@ import Testing
 @testable import Net_v0_6
 
 /// One client end of a server connection (a socketpair's other end), and what it reads.
-private final class Client {
+final class Client {
     private(set) var fd: CInt
     let connection: TCPConnection
     private var input: [UInt8] = []
@@ -67,12 +67,12 @@ private final class Client {
     }
 }
 
-private func makeServer(maxConnections: Int = 0, maxFrame: Int = FrameCodec.defaultMaxFrame) throws -> EchoServer {
-    try EchoServer(address: SocketAddress(host: "127.0.0.1", port: 0)!, maxFrame: maxFrame, maxConnections: maxConnections)
+func makeServer(maxConnections: Int = 0, maxFrame: Int = FrameCodec.defaultMaxFrame, timeouts: Timeouts = .off) throws -> EchoServer {
+    try EchoServer(address: SocketAddress(host: "127.0.0.1", port: 0)!, maxFrame: maxFrame, maxConnections: maxConnections, timeouts: timeouts)
 }
 
 /// Turns the loop until `done`, at most 2,000 times.
-private func run(_ loop: EventLoop, until done: () -> Bool) {
+func run(_ loop: EventLoop, until done: () -> Bool) {
     for _ in 0..<2000 where !done() { loop.runOnce(timeout: 1) }
 }
 
@@ -261,7 +261,8 @@ private final class Tally {
         let lines = try #require(replies.last).text.split(separator: "\n").map { $0.split(separator: " ") }
         #expect(lines.map { String($0[0]) } == ["connections_open", "connections_total", "connections_refused", "frames_in",
             "frames_out", "bytes_in", "bytes_out", "errors_too_large", "errors_bad_request", "errors_unknown_msgid",
-            "errors_busy", "requests_msgid_1", "requests_msgid_2", "requests_unknown_msgid", "fds_open", "connection_stats_requests"])
+            "errors_busy", "requests_msgid_1", "requests_msgid_2", "requests_unknown_msgid", "fds_open", "connection_stats_requests",
+            "timers_active", "timers_fired", "loop_lag_last_us", "loop_lag_max_us", "timeouts_idle", "timeouts_frame", "timeouts_write"])
         let value = Dictionary(uniqueKeysWithValues: lines.map { (String($0[0]), Int($0[1]) ?? -1) })
         #expect(value["connections_open"] == 1 && value["frames_in"] == 3 && value["frames_out"] == 2)
         #expect(value["bytes_in"] == 9 + 8 + 8 && value["bytes_out"] == 9 + 8 + "unknown-msgid 77".utf8.count)

@@ -1,12 +1,14 @@
 // Acceptor.swift: the listening socket's handler: takes every waiting connection off the backlog.
 // v0.3: new: accept until EAGAIN; the spare-fd trick when the process runs out of descriptors; a
 //       back-off when the kernel is short of memory.
+// v0.6: close(): the listener closes at once when the server stops.
 import Glibc
 
 /// The Reactor's acceptor role: owns the listening socket (closed in its Socket's deinit) and one spare
 /// descriptor, and hands each accepted socket to the server. Loop thread only.
 final class Acceptor: EventHandler {
-    private let listener: Socket
+    /// nil once `close()` has closed it.
+    private var listener: Socket?
     private unowned let server: EchoServer
     /// An fd held in reserve (/dev/null) so that, out of descriptors, we can still take a connection
     /// off the backlog and close it. -1 while given up.
@@ -16,11 +18,12 @@ final class Acceptor: EventHandler {
     /// True while accepting is switched off because even the spare fd is gone.
     private(set) var paused = false
 
-    var fd: CInt { listener.fd }
+    let fd: CInt
 
     init(listener: consuming Socket, server: EchoServer) throws {
         try listener.setNonBlocking()
-        self.listener = listener
+        fd = listener.fd
+        self.listener = .some(listener)
         self.server = server
         spareFD = try sysOpenReadOnly("/dev/null")
     }
@@ -37,7 +40,7 @@ final class Acceptor: EventHandler {
         while true {
             var peer: SocketAddress?
             do {
-                guard let client = try listener.accept(peer: &peer) else { return }
+                guard let client = try listener?.accept(peer: &peer) else { return }
                 server.newConnection(client, peer: peer)
             } catch let error as SystemError where error.errno == EMFILE || error.errno == ENFILE {
                 if !shed(error) { return }
@@ -62,7 +65,7 @@ final class Acceptor: EventHandler {
         sysClose(spareFD)
         spareFD = -1
         var peer: SocketAddress?
-        let doomed = try? listener.accept(peer: &peer)
+        let doomed = try? listener?.accept(peer: &peer)
         let accepted = doomed != nil
         doomed?.close()
         spareFD = (try? sysOpenReadOnly("/dev/null")) ?? -1
@@ -106,6 +109,14 @@ final class Acceptor: EventHandler {
         } catch {
             log("cannot pause accepting: \(error)")     // ENOMEM: the next wakeup tries again
         }
+    }
+
+    /// Stops accepting for good: unregisters, and closes the listening socket now, not when the loop
+    /// lets this handler go at the end of the wakeup: from this instant a connect is refused, before any
+    /// client of the stopping server can see its end of stream.
+    func close() {
+        server.loop.unregister(fd: fd)
+        listener.take()?.close()
     }
 
     /// Called when a connection closes (a descriptor is free again) or the back-off is over.

@@ -100,10 +100,8 @@ public final class EchoServer {
         loop.assertInLoopThread()
         guard !stopping else { return }
         stopping = true
-        if let acceptor {
-            loop.unregister(fd: acceptor.fd)       // closed at the end of this wakeup: new connects are refused
-            self.acceptor = nil
-        }
+        acceptor?.close()                           // from now on, a connect is refused
+        acceptor = nil
         log("stopping: \(openCount) connections to finish within \(grace)")
         loop.forEachHandler { ($0 as? TCPConnection)?.answerWhatArrivedAndClose() }
         loop.runAfter(grace) { [unowned self] in
