@@ -19,10 +19,14 @@ public struct Behaviour: Sendable {
     public let timeout: Duration
     /// What the check needs beyond a TCP address; anything more than `.wire` is skipped under --connect.
     public let needs: ServerNeeds
+    /// True if the check ends the server on purpose (a signal): its exit is then the check's to judge
+    /// (`BehaviourContext.awaitServerExit`), not a failure of its own.
+    public let endsServer: Bool
     let check: @Sendable (BehaviourContext) throws -> Void
 
     init(_ id: String, stage: Int, _ summary: String, damaging: Bool = false, needs: ServerNeeds = .wire,
-         timeout: Duration = .seconds(5), check: @escaping @Sendable (BehaviourContext) throws -> Void) {
+         endsServer: Bool = false, timeout: Duration = .seconds(5), check: @escaping @Sendable (BehaviourContext) throws -> Void) {
+        self.endsServer = endsServer
         self.id = id
         self.stage = stage
         self.summary = summary

@@ -22,6 +22,9 @@ public struct BehaviourContext {
     /// The server's process id if the checker started it; nil under --connect (the runner skips the
     /// behaviours that need it, see ServerNeeds).
     public let serverPid: pid_t?
+    /// For a server the checker started: waits up to the given time for it to exit, and says how it
+    /// ended (nil if it is still running). For the behaviours that stop the server on purpose.
+    public var awaitServerExit: ((Duration) -> ExitStatus?)? = nil
 
     /// The server's pid, for a behaviour whose `needs` is `.pid` or `.fdLimit`.
     func requireServerPid() throws -> pid_t {

@@ -98,9 +98,10 @@ public struct LadderRunner {
     }
 
     /// Runs one behaviour's check; nil if it passed, else why not.
-    private func check(_ behaviour: Behaviour, against address: ServerAddress, pid: pid_t?) -> String? {
-        let context = BehaviourContext(address: address, mode: Ladder.wireMode(ofStage: options.stage),
+    private func check(_ behaviour: Behaviour, against address: ServerAddress, pid: pid_t?, process: ServerProcess? = nil) -> String? {
+        var context = BehaviourContext(address: address, mode: Ladder.wireMode(ofStage: options.stage),
                                        maxFrame: options.maxFrame, deadline: .after(behaviour.timeout), serverPid: pid)
+        if let process { context.awaitServerExit = { process.exitStatus(waitingUpTo: $0) } }
         do {
             try behaviour.check(context)
             return nil
@@ -118,7 +119,8 @@ public struct LadderRunner {
             return "the server did not start" + (fdLimit.map { " under `ulimit -n \($0)`" } ?? " as `\(command)`") + ": \(error)"
         }
         defer { own.stop() }
-        return afterCheck(own, failure: check(behaviour, against: own.address, pid: own.pid))
+        let failure = check(behaviour, against: own.address, pid: own.pid, process: own)
+        return behaviour.endsServer ? failure : afterCheck(own, failure: failure)
     }
 
     /// `failure`, with the server's exit status and last output added if it has exited. Drains its

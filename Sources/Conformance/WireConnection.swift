@@ -214,6 +214,31 @@ public final class WireConnection {
         }
     }
 
+    /// Whether the server has ended the connection (end of stream, or a reset), without waiting: any
+    /// bytes that arrived meanwhile are read and dropped.
+    public func hasEnded() throws -> Bool {
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n: Int?
+            do {
+                n = try scratch.withUnsafeMutableBytes { try sysRead(fd, into: $0) }
+            } catch let error as SystemError where error.errno == ECONNRESET {
+                return true
+            }
+            guard let n else { return false }               // EAGAIN: still open
+            if n == 0 { return true }
+        }
+    }
+
+    /// Whether the server has closed or reset the connection, without reading anything (reading would
+    /// take bytes the server is waiting for us to take: a write deadline would never come): poll(2)
+    /// for the peer's FIN (POLLRDHUP) or a reset (POLLHUP, POLLERR).
+    public func peerHasClosed() throws -> Bool {
+        let pollRDHUP: Int16 = 0x2000                       // POLLRDHUP, which Glibc's Swift module does not export
+        let revents = try sysPoll(fd, events: pollRDHUP, timeoutMilliseconds: 0)
+        return revents & (pollRDHUP | Int16(POLLHUP) | Int16(POLLERR)) != 0
+    }
+
     /// Sends all of `bytes` without reading anything, waiting for room as often as needed: a client
     /// that writes its whole request before it looks at a reply. Fails if a send fails (EPIPE,
     /// ECONNRESET: the server closed on us) or no room comes for the rest of the deadline.
