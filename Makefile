@@ -42,7 +42,7 @@ help:
 	@echo "  make sanitize           every test under AddressSanitizer, then under ThreadSanitizer"
 	@echo "  make bench              every stage and the C reference under the same loads: one table (bench/results.md)"
 	@echo "  make bench N            the same for stage N and the C reference"
-	@echo "  make bench-conns N      how many idle connections stage N holds, and its memory per connection"
+	@echo "  make bench-conns N [ARGS=..]  how many idle connections stage N holds, and its memory per connection (ARGS: server flags)"
 	@echo "  make bench-instr N      stage N's instructions per round trip against the C reference (valgrind; row in bench/results.md)"
 	@echo "  make e2e                (not built yet: see the stage map in README.md)"
 	@echo
@@ -108,7 +108,7 @@ endif
 
 bench-conns:
 	$(need-stage)
-	@scripts/bench.sh conns $(N)
+	@BENCH_SERVER_FLAGS="$(ARGS)" scripts/bench.sh conns $(N)
 
 bench-instr:
 	$(need-stage)

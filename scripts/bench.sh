@@ -3,7 +3,7 @@
 # the bench tool, the C reference and the stages' servers, then one `bench` command.
 #   scripts/bench.sh table        every stage and the C reference; writes bench/results.md
 #   scripts/bench.sh table N      stage N and the C reference (printed only)
-#   scripts/bench.sh conns N
+#   scripts/bench.sh conns N      (BENCH_SERVER_FLAGS="--idle-timeout 60s": flags for the stage's server)
 #   scripts/bench.sh instr N      stage N and the C reference; sets stage N's row in bench/results.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,7 @@ case $what in
         fi
         exec .build/release/bench table "${stages[@]}" --toolchain "$toolchain, release builds." ;;
     conns)
-        exec .build/release/bench conns "${stages[0]}" ;;
+        exec .build/release/bench conns "${stages[0]}" ${BENCH_SERVER_FLAGS:+--server-flags "$BENCH_SERVER_FLAGS"} ;;
     instr)
         mkdir -p bench
         exec .build/release/bench instr "${stages[0]}" --out bench/results.md ;;

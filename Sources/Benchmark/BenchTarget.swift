@@ -9,6 +9,8 @@ import Glibc
 public struct BenchTarget: Sendable {
     public let name: String
     public let path: String
+    /// Flags after `--port {port}` (a stage's: `--idle-timeout 60s`); the C reference takes none.
+    public var flags = ""
     public var isReference: Bool { name == BenchTarget.referenceName }
 
     public static let referenceName = "C reference"
@@ -33,7 +35,7 @@ public struct BenchTarget: Sendable {
     /// The command line, with `prefix` (a profiler: valgrind ...) before the binary.
     public func command(logDirectory: String, prefix: String = "") -> String {
         let log = logDirectory + "/" + name.replacing(" ", with: "-") + ".log"
-        return prefix + shellQuoted(path) + " --port {port} 2>>" + shellQuoted(log)
+        return prefix + shellQuoted(path) + " --port {port}" + (flags.isEmpty ? "" : " " + flags) + " 2>>" + shellQuoted(log)
     }
 
     /// Starts it and waits for its ready line.

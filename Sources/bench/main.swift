@@ -10,7 +10,7 @@ import Glibc
 
 let usage = """
 usage: bench table [N ...] [--seconds 2] [--rounds 5] [--out FILE] [--toolchain TEXT]
-       bench conns N [--connections 10200]
+       bench conns N [--connections 10200] [--server-flags "--idle-timeout 60s"]
        bench instr N [--requests 200] [--out FILE]
        bench charts --out FILE
 """
@@ -30,7 +30,7 @@ guard let command = arguments.first, ["table", "conns", "instr", "charts"].conta
 let flags: Flags
 let stages: [Int]
 do {
-    flags = try Flags(Array(arguments.dropFirst()), valued: ["seconds", "rounds", "out", "toolchain", "connections", "requests"])
+    flags = try Flags(Array(arguments.dropFirst()), valued: ["seconds", "rounds", "out", "toolchain", "connections", "requests", "server-flags"])
     stages = try flags.positionals.map { word in
         guard let n = Int(word), n >= 1 else { throw UsageError("a stage is a number, not \(word)") }
         return n
@@ -80,7 +80,10 @@ do {
         // The generator needs a few fds of its own (epoll, stdio, the /proc reads).
         let most = hard - 64
         say("bench: \(machine.line); fd limit soft \(soft), hard \(hard) (soft raised to hard for this run and its servers)")
-        for target in try [BenchTarget.stage(stages[0]), BenchTarget.reference()] {
+        var stage = try BenchTarget.stage(stages[0])
+        stage.flags = flags.string("server-flags") ?? ""
+        if !stage.flags.isEmpty { say("bench: \(stage.name)-server started with \(stage.flags)") }
+        for target in [stage, try BenchTarget.reference()] {
             for count in [min(wanted, most), most] where count > 0 {
                 let result = try ConnectionCapacity.measure(target, connections: count, logDirectory: logDirectory)
                 say("\(target.name): \(result.line)")

@@ -56,13 +56,16 @@ import Testing
 
     @Test("the client's demo passes against the server")
     func clientDemo() throws {
-        let process = try ServerProcess.start(command: try binary(server) + " --max-connections 3", readyTimeout: .seconds(15))
+        let process = try ServerProcess.start(command: try binary(server) + " --max-connections 3 --idle-timeout 1s --frame-timeout 1s",
+                                              readyTimeout: .seconds(15))
         defer { process.stop() }
         let result = try runCommand("\(try binary(client)) --port \(process.address.port) --demo")
         #expect(result.status == .exited(0), "\(result.lines)")
         #expect(result.lines.contains("msgid 42 \"anyone?\" -> msgid 0 \"unknown-msgid 42\""), "\(result.lines)")
         #expect(result.lines.contains("    connections_open 1"), "\(result.lines)")
         #expect(result.lines.last?.hasPrefix("connection 4 -> \"busy ") == true, "\(result.lines)")
+        #expect(result.lines.first?.hasPrefix("an idle connection: closed by the server after ") == true, "\(result.lines)")
+        #expect(result.lines.contains { $0.hasPrefix("a frame sent one byte every 200 ms: closed by the server after ") }, "\(result.lines)")
     }
 
     @Test("a long message comes back whole through the blocking client")

@@ -3,12 +3,14 @@
 // v0.2: --max-frame.
 // v0.4: --connections: many connections from one event loop.
 // v0.5: --stats; --demo is the routing demo (the many-connections one needs --connections).
+// v0.6: --pipeline N.
 
 public struct ClientOptions {
     public static let usage = """
         usage: \(programName) [--host ADDR] [--port N] [--max-frame BYTES] [--demo] [MESSAGE...]   (no messages: lines from stdin)
            or: \(programName) [--host ADDR] [--port N] [--max-frame BYTES] --connections N   (N connections from one thread)
            or: \(programName) [--host ADDR] [--port N] --stats   (the server's counters)
+           or: \(programName) [--host ADDR] [--port N] --pipeline N   (N frames at once, then replies until the server stops)
         """
 
     public var address: SocketAddress
@@ -21,14 +23,17 @@ public struct ClientOptions {
     public var connections: Int?
     /// Ask for the server's stats (msgid 2) and print them.
     public var stats: Bool
+    /// Send this many frames at once, then read replies until the server ends the connection.
+    public var pipeline: Int?
 
     public init(_ arguments: ArraySlice<String>) throws {
-        let flags = try Flags(arguments, valued: ["--host", "--port", "--max-frame", "--connections"], switches: ["--demo", "--stats"])
+        let flags = try Flags(arguments, valued: ["--host", "--port", "--max-frame", "--connections", "--pipeline"], switches: ["--demo", "--stats"])
         address = try flags.address()
         demo = flags.has("--demo")
         messages = flags.words
         maxFrame = try flags.maxFrame()
         stats = flags.has("--stats")
+        if flags.string("--pipeline", default: "") != "" { pipeline = try flags.int("--pipeline", default: 1, in: 1...100_000) }
         if flags.string("--connections", default: "") != "" {
             connections = try flags.int("--connections", default: 20, in: 1...10_000)
         }

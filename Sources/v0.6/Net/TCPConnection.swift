@@ -94,10 +94,12 @@ public final class TCPConnection: EventHandler {
     /// Which of the server's deadlines has passed at `now` (ticks of the loop's coarse clock; a limit of
     /// 0 is off), if any. Idle means nothing received and nothing owed either way: a client downloading
     /// a long reply, or in the middle of a frame, is not idle (the write and frame deadlines watch those).
+    /// (More than `limit` ticks, not as many: a stamp taken just before the clock's next tick would
+    /// otherwise expire up to one tick early.)
     func expiredDeadline(now: UInt32, idle: UInt32, frame: UInt32, write: UInt32) -> TimeoutKind? {
-        if write > 0 && output != nil && now &- writeProgressTick >= write { return .write }
-        if frame > 0 && input != nil && now &- frameStartTick >= frame { return .frame }
-        if idle > 0 && output == nil && input == nil && now &- lastReadTick >= idle { return .idle }
+        if write > 0 && output != nil && now &- writeProgressTick > write { return .write }
+        if frame > 0 && input != nil && now &- frameStartTick > frame { return .frame }
+        if idle > 0 && output == nil && input == nil && now &- lastReadTick > idle { return .idle }
         return nil
     }
 

@@ -1,6 +1,7 @@
 // main.swift: v0.6-client: many connections from one thread on an event loop (--demo, --connections N),
 // every echo checked; --demo, the routing demo (make stage 5); --stats, the server's counters; given
-// messages instead, the blocking conversation of v0.3.
+// messages instead, the blocking conversation of v0.3. From v0.6 the demo goes on with the server's
+// deadlines (TimeoutsDemo), and --pipeline N sends N frames and reads the replies until the server stops.
 import Glibc
 import Net_v0_6
 
@@ -23,9 +24,16 @@ if let connections = options.connections {
     exit(allCorrect ? 0 : 1)
 }
 
+if let count = options.pipeline {
+    exit(TimeoutsDemo(address: options.address, maxFrame: options.maxFrame).pipeline(count))
+}
+
 if options.demo || options.stats {
     let demo = RoutingDemo(address: options.address, maxFrame: options.maxFrame)
-    exit(options.stats ? demo.printStats() : demo.run())
+    if options.stats { exit(demo.printStats()) }
+    // The deadlines first: the routing demo ends by filling the server up to its connection limit.
+    let timeouts = TimeoutsDemo(address: options.address, maxFrame: options.maxFrame).run()
+    exit(timeouts == 0 ? demo.run() : timeouts)
 }
 
 let allCorrect: Bool
