@@ -111,6 +111,9 @@ private func sigtermMidPipeline(_ context: BehaviourContext) throws {
         throw CheckFailure("client 1's replies after SIGTERM differ: \(difference)")
     }
     try clients[0].expectCleanEnd(after: "client 1's 20 replies")
+    if let status = awaitExit(.milliseconds(100)), status != .exited(0) {
+        throw CheckFailure("after SIGTERM the server \(status), instead of stopping gracefully (are SIGINT and SIGTERM blocked, and read from a signalfd?)")
+    }
     let listening = try ProcessStats.listeningSocketCount(of: pid)
     if listening > 0 { throw CheckFailure("the server still had \(listening) listening socket(s) after a client saw its end of stream") }
     for (index, client) in clients.enumerated().dropFirst() {
