@@ -27,6 +27,26 @@ private func turn(_ loop: EventLoop, for duration: Duration) {
         #expect(server.stats.timeouts[.idle] == 1)
     }
 
+    @Test("a connection that took a long reply is idle from its last byte, not from its request")
+    func idleAfterDownload() throws {
+        let server = try makeServer(timeouts: Timeouts(idle: .milliseconds(300)))
+        let client = try Client(of: server)
+        var small: CInt = 4096
+        try #require(setsockopt(client.connection.fd, SOL_SOCKET, SO_SNDBUF, &small, socklen_t(MemoryLayout<CInt>.size)) == 0)
+        let frame = Client.frame(1, [UInt8](repeating: 0x44, count: 200_000))
+        client.write(frame)
+        var chunk = [UInt8](repeating: 0, count: 8192), got = 0
+        for _ in 0..<400 where got < frame.count {            // about 500 ms of reading, 8 KiB per 20 ms
+            let n = read(client.fd, &chunk, chunk.count)
+            if n > 0 { got += n }
+            turn(server.loop, for: .milliseconds(20))
+        }
+        #expect(got == frame.count)
+        #expect(client.connection.isOpen, "closed as idle right after a download longer than the idle timeout")
+        turn(server.loop, for: .milliseconds(600))
+        #expect(!client.connection.isOpen, "not closed 600 ms after the download, with --idle-timeout 300ms")
+    }
+
     @Test("a frame not finished in --frame-timeout is closed at the deadline, however slowly its bytes come")
     func slowloris() throws {
         let server = try makeServer(timeouts: Timeouts(frame: .milliseconds(300)))
@@ -76,11 +96,16 @@ private func turn(_ loop: EventLoop, for duration: Duration) {
         // One read's worth past the mark at most: a read is answered whole before the check.
         #expect(most >= 64 * 1024 && most <= 64 * 1024 + EventLoop.readBufferSize + frame.count, "owed \(most)")
         #expect(sent > 0 && sent < 2000 * frame.count)       // the server stopped reading: our writes stopped
-        var drained = [UInt8](repeating: 0, count: 64 * 1024)
-        for _ in 0..<200 {                                    // read it all back: below 16 KiB it reads again
-            _ = read(client.fd, &drained, drained.count)
+        #expect(!client.connection.isReading)               // past the mark: stopped
+        // Now take the echo 4 KiB at a time: reading must resume at the low mark, while output is still owed.
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        var resumedWhileOwed = false
+        for _ in 0..<5000 where !resumedWhileOwed && client.connection.output != nil {
+            _ = read(client.fd, &chunk, chunk.count)
             server.loop.runOnce(timeout: 1)
+            resumedWhileOwed = client.connection.isReading && client.connection.output != nil
         }
+        #expect(resumedWhileOwed, "reading resumed only once everything owed was out, not at the low-water mark")
         #expect(client.connection.isOpen)
     }
 }

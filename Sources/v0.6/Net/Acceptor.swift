@@ -121,7 +121,7 @@ final class Acceptor: EventHandler {
 
     /// Called when a connection closes (a descriptor is free again) or the back-off is over.
     func resume() {
-        guard paused else { return }
+        guard paused, listener != nil else { return }   // (closed: a back-off timer may still fire)
         paused = false
         if spareFD < 0 { spareFD = (try? sysOpenReadOnly("/dev/null")) ?? -1 }
         do {

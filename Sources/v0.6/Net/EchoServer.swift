@@ -103,7 +103,7 @@ public final class EchoServer {
         acceptor?.close()                           // from now on, a connect is refused
         acceptor = nil
         log("stopping: \(openCount) connections to finish within \(grace)")
-        loop.forEachHandler { ($0 as? TCPConnection)?.answerWhatArrivedAndClose() }
+        loop.forEachHandler { ($0 as? TCPConnection)?.answerWhatArrivedAndClose(within: grace) }
         loop.runAfter(grace) { [unowned self] in
             guard openCount > 0 else { return }
             log("stopping: the grace period is over; closing the \(openCount) connections left")

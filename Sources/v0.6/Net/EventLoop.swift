@@ -162,14 +162,15 @@ public final class EventLoop {
         registeredCount -= 1
     }
 
-    /// Dispatches events until `stop()` is called, then runs the tasks still queued (see LoopTasks).
+    /// Dispatches events until `stop()` is called, then runs the tasks still queued, and refuses new
+    /// ones from then on (see LoopTasks.finish).
     public func run() {
         assertInLoopThread()
         running = true
         while running {
             runOnce(timeout: -1)
         }
-        tasks.runQueued(on: self)
+        tasks.finish(on: self)
     }
 
     /// Waits up to `timeout` ms (-1: no limit) for events, due timers included (the timerfd is one of

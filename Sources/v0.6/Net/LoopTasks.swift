@@ -55,6 +55,19 @@ public final class LoopTasks: @unchecked Sendable {
         return true
     }
 
+    /// Runs the queued tasks until none is left, then refuses new ones (execute returns false): what
+    /// `run()` does once `stop()` was called, so that a task it accepted is never left unrun.
+    func finish(on loop: EventLoop) {
+        while true {
+            pthread_mutex_lock(mutex)
+            if queued.isEmpty { ended = true }
+            let ended = self.ended
+            pthread_mutex_unlock(mutex)
+            if ended { return }
+            runQueued(on: loop)
+        }
+    }
+
     /// Runs the tasks queued so far, in order, on the loop's thread, and returns how many ran. Tasks
     /// they queue run in the next round, not this one (a task that requeues itself cannot starve the
     /// loop's sockets).
@@ -75,10 +88,10 @@ public final class LoopTasks: @unchecked Sendable {
     func loopEnded() {
         pthread_mutex_lock(mutex)
         ended = true
-        let dropped = queued.count
-        queued = []
+        let dropped = queued                            // released after the unlock: a task's captures
+        queued = []                                     // may run code (a deinit) that calls execute
         pthread_mutex_unlock(mutex)
-        if dropped > 0 { log("event loop gone: \(dropped) queued tasks not run") }
+        if !dropped.isEmpty { log("event loop gone: \(dropped.count) queued tasks not run") }
     }
 }
 

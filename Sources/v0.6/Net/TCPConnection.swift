@@ -14,8 +14,9 @@ import Glibc
 ///                      returns how many bytes they took
 ///                  └─► a partial frame left over? copy it into `input`, taken from the pool
 ///     send()   ──► write(2) at once; what the kernel does not take goes to `output` (from the pool),
-///                  and the interest becomes writable-only: stop reading a peer we owe bytes to
-///     writable ──► write `output`; drained: give it back to the pool, interest back to readable
+///                  and the interest adds writable; past the high-water mark it is writable only
+///     writable ──► write `output`; down to the low-water mark, read again; drained: give it back to
+///                  the pool, interest back to readable
 ///
 /// and it ends in one of two ways:
 ///
@@ -26,8 +27,8 @@ import Glibc
 ///                                                                                 peer's FIN, an error,
 ///                                                                                 lingerBytes or lingerTime
 ///
-/// An idle connection holds no buffer. A peer that never reads its replies costs at most one read's
-/// worth of output: while output is pending we do not read from it (backpressure).
+/// An idle connection holds no buffer. A peer that never reads its replies costs at most the high-water
+/// mark and one read's worth of output: past the mark we do not read from it (backpressure).
 ///
 /// Owns its socket: closes it exactly once, in `handleClose()`. Loop thread only.
 public final class TCPConnection: EventHandler {
@@ -70,10 +71,13 @@ public final class TCPConnection: EventHandler {
     private var discarded = 0
     /// The peer's end of stream came before our output was all out: close once it is.
     private var peerEnded = false
-    /// When, on the loop's coarse clock (EventLoop.tick), bytes last arrived; when the partial frame
-    /// waiting in `input` started; when output last moved (or was first queued). The server's sweep
-    /// reads them for --idle-timeout, --frame-timeout and --write-timeout: three stamps, no timer each.
-    private(set) var lastReadTick: UInt32 = 0
+    /// The timer that ends a lingering close that takes too long; cancelled when the connection closes.
+    private var lingerTimer: TimerID?
+    /// When, on the loop's coarse clock (EventLoop.tick), bytes last arrived or the last owed byte
+    /// left; when the partial frame waiting in `input` started (or reading resumed after the high-water
+    /// mark); when output last moved (or was first queued). The server's sweep reads them for
+    /// --idle-timeout, --frame-timeout and --write-timeout: three stamps, no timer each.
+    private(set) var lastActiveTick: UInt32 = 0
     private(set) var frameStartTick: UInt32 = 0
     private(set) var writeProgressTick: UInt32 = 0
     /// The server's: whether this connection counts toward --max-connections (false: refused, `busy`).
@@ -88,7 +92,7 @@ public final class TCPConnection: EventHandler {
         self.peer = peer
         self.loop = loop
         self.owner = owner
-        lastReadTick = loop.tick
+        lastActiveTick = loop.tick
     }
 
     /// Which of the server's deadlines has passed at `now` (ticks of the loop's coarse clock; a limit of
@@ -98,21 +102,27 @@ public final class TCPConnection: EventHandler {
     /// otherwise expire up to one tick early.)
     func expiredDeadline(now: UInt32, idle: UInt32, frame: UInt32, write: UInt32) -> TimeoutKind? {
         if write > 0 && output != nil && now &- writeProgressTick > write { return .write }
-        if frame > 0 && input != nil && now &- frameStartTick > frame { return .frame }
-        if idle > 0 && output == nil && input == nil && now &- lastReadTick > idle { return .idle }
+        // (A frame's deadline runs only while we read: past the high-water mark the peer cannot finish it.)
+        if frame > 0 && input != nil && interest.contains(.readable) && now &- frameStartTick > frame { return .frame }
+        if idle > 0 && output == nil && input == nil && now &- lastActiveTick > idle { return .idle }
         return nil
     }
 
     /// The server is stopping: answer what this peer has sent, what the kernel holds for us now
     /// included (reading until EAGAIN, or until the high-water mark stops us), then a lingering close:
     /// the peer reads every reply, then end of stream. What it sends after that is discarded.
-    func answerWhatArrivedAndClose() {
+    /// (Frames beyond the high-water mark stay unread, and the lingering close discards them: see
+    /// chapter 6's decisions.) `grace` bounds the lingering close.
+    func answerWhatArrivedAndClose(within grace: Duration) {
         while state == .open && !peerEnded && interest.contains(.readable) {
             let gotBytes = input == nil ? readIntoLoopBuffer() : readIntoInput()
             guard gotBytes else { break }
         }
-        lingeringClose()
+        lingeringClose(within: grace)
     }
+
+    /// Whether the connection reads its peer now (false past the high-water mark, and once it ended).
+    var isReading: Bool { interest.contains(.readable) }
 
     /// True until the connection starts closing; handlers send only while it is.
     public var isOpen: Bool { state == .open }
@@ -127,8 +137,8 @@ public final class TCPConnection: EventHandler {
     /// EPOLLERR and EPOLLHUP go to whichever side is watched: the read or write that follows reports
     /// the error or end of stream (after any bytes still queued, which are not lost).
     public override func handleEvent(_ events: UInt32) {
-        // A connection watches one direction at a time: readable, or writable while output waits. (Both
-        // tested in turn cost 14 of 135 instructions per round trip: make bench-instr 3.)
+        // The common case first: readable only, nothing owed. (Both directions tested in turn for every
+        // event cost 14 of 135 instructions per round trip: make bench-instr 3.)
         // A closing connection's interest is never .readable alone (it adds .peerHalfClosed, or is
         // .writable): so the read path needs no test of the state (lingeringClose).
         if interest == .readable {
@@ -179,7 +189,7 @@ public final class TCPConnection: EventHandler {
             handlePeerClosed()
             return false
         }
-        lastReadTick = loop.tick
+        lastActiveTick = loop.tick
         let bytes = UnsafeRawBufferPointer(start: buffer, count: count)
         // No partial frame waits (input is nil), so a close inside the owner finds nothing to give back.
         let used = owner.handleMessages(self, bytes)
@@ -218,7 +228,7 @@ public final class TCPConnection: EventHandler {
             handlePeerClosed()
             return false
         }
-        lastReadTick = loop.tick
+        lastActiveTick = loop.tick
         let used = input.withReadableBytes { handleMessages($0) }
         input.consume(used)
         // PITFALL: the frame deadline runs from when a frame started, and only a new frame restarts it:
@@ -263,6 +273,7 @@ public final class TCPConnection: EventHandler {
 
     /// Keeps what the kernel would not take, to be written on EPOLLOUT.
     private func queue(_ bytes: UnsafeRawBufferPointer) {
+        let reading = output == nil || interest.contains(.readable)   // (stopped: only the low mark restarts it)
         if output == nil { writeProgressTick = loop.tick }   // newly owed: the write deadline starts
         let queue = output ?? loop.pool.take(minimumCapacity: bytes.count)
         queue.append(bytes)
@@ -275,7 +286,7 @@ public final class TCPConnection: EventHandler {
         // taken it down to the low-water mark (backpressure): read on regardless, and a peer that never
         // reads makes us buffer without limit.
         // Guarded by: the ladder's never-reader-bounded (make check 6).
-        setInterest(queue.readableCount >= loop.outputHighWater ? .writable : [.readable, .writable])
+        setInterest(reading && queue.readableCount < loop.outputHighWater ? [.readable, .writable] : .writable)
     }
 
     /// Writes queued output until done or EAGAIN.
@@ -292,6 +303,7 @@ public final class TCPConnection: EventHandler {
             guard let written else {            // the send buffer is full again: wait for EPOLLOUT
                 // Down to the low-water mark: read again (unless the peer has ended, or we are closing).
                 if state == .open && !peerEnded && queue.readableCount <= loop.outputLowWater && !interest.contains(.readable) {
+                    frameStartTick = loop.tick           // the peer could not go on with its frame meanwhile
                     setInterest([.readable, .writable])
                 }
                 return
@@ -301,6 +313,7 @@ public final class TCPConnection: EventHandler {
         }
         loop.pool.recycle(queue)
         output = nil
+        lastActiveTick = loop.tick                  // the idle deadline starts when nothing is owed
         if state == .closing {
             finishWriting()
         } else if peerEnded {
@@ -339,13 +352,13 @@ public final class TCPConnection: EventHandler {
     /// (our FIN: the client reads the end of the stream after the frame), then read and discard until the
     /// client's own FIN, which says it has read everything and stopped; only then close.
     /// Guarded by: the ladder's oversize-then-more (make check 5).
-    public func lingeringClose() {
+    public func lingeringClose(within time: Duration = TCPConnection.lingerTime) {
         loop.assertInLoopThread()
         guard state == .open else { return }
         state = .closing
         // Bounded in time: a peer that never stops sending is closed anyway (with a reset) after
-        // lingerTime (and in bytes: handleClosing).
-        loop.runAfter(TCPConnection.lingerTime) { [weak self] in self?.handleClose() }
+        // `time` (and in bytes: handleClosing).
+        lingerTimer = loop.runAfter(time) { [weak self] in self?.handleClose() }
         // A partial frame waiting in `input` will never be answered. (If it is lent out right now, the
         // read path gives it back: it does so whenever the state is not .open.)
         if let input, !handlingMessages {
@@ -413,6 +426,7 @@ public final class TCPConnection: EventHandler {
         loop.assertInLoopThread()
         guard state != .closed else { return }
         state = .closed
+        if let lingerTimer { loop.cancel(lingerTimer) }
         loop.unregister(fd: fd)
         socket.take()?.close()
         // PITFALL: a send that fails while the owner is handling frames closes the connection from inside

@@ -66,8 +66,9 @@ final class TimerQueue {
     }
 
     /// Runs every timer due by now, earliest first, and returns how many ran. A timer may add and cancel
-    /// timers, itself included. One added due now runs in the same call; one repeating is put back at
-    /// its scheduled deadline plus its period.
+    /// timers, itself included. One it adds that is already due by the `now` this call read runs in the
+    /// same call (on the loop's clock, which has moved on, a zero delay runs at the next wakeup); one
+    /// repeating is put back at its scheduled deadline plus its period.
     /// PITFALL: the next deadline of a repeating timer is counted from when it was due, not from when
     /// it ran: counted from when it ran, every late run (a busy loop, a slow callback) moves the whole
     /// schedule later for good, and a 1-second timer drifts by its lag each second.
