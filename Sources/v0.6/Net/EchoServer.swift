@@ -81,7 +81,7 @@ public final class EchoServer {
     }
 
     /// Stops serving: the listener closes, every connection closes now (each one's on-close hook runs),
-    /// and `run()` returns after this wakeup. (Finishing what was received first is v0.6's graceful stop.)
+    /// and `run()` returns after this wakeup. (`stopGracefully` answers what was received first.)
     public func stop() {
         loop.assertInLoopThread()
         if let acceptor {
