@@ -5,7 +5,7 @@ import Conformance
 import Glibc
 import Testing
 
-@Suite(.timeLimit(.minutes(1))) struct LoadGeneratorTests {
+@Suite(.timeLimit(.minutes(5))) struct LoadGeneratorTests {
     func start(_ product: String, flags: String = "") throws -> ServerProcess {
         let binary = try #require(builtProduct(product), "\(product) is not built (swift build)")
         return try ServerProcess.start(command: shellQuoted(binary) + " " + flags, readyTimeout: .seconds(10))

@@ -8,7 +8,7 @@ private let repositoryRoot = String(#filePath.split(separator: "/", omittingEmpt
 
 private let havePython3 = (try? runCommand("python3 --version", timeout: .seconds(5)))?.status == .exited(0)
 
-@Suite(.timeLimit(.minutes(4))) struct ExampleServerTests {
+@Suite(.timeLimit(.minutes(5))) struct ExampleServerTests {
     @Test("examples/echo_server.py passes the stage-1 ladder", .enabled(if: havePython3, "python3 is not installed"),
           arguments: Ladder.behaviours(upTo: 1).map(\.id))
     func pythonEchoServer(_ id: String) throws {

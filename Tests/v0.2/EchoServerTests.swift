@@ -4,7 +4,7 @@ import Glibc
 import Testing
 @testable import Net_v0_2
 
-@Suite(.timeLimit(.minutes(1))) struct EchoServerTests {
+@Suite(.timeLimit(.minutes(5))) struct EchoServerTests {
     let server = "v0.2-server"
     let client = "v0.2-client"
 

@@ -4,7 +4,7 @@ import Glibc
 import Testing
 @testable import Net_v0_4
 
-@Suite(.timeLimit(.minutes(1))) struct EchoServerTests {
+@Suite(.timeLimit(.minutes(5))) struct EchoServerTests {
     let server = "v0.4-server"
     let client = "v0.4-client"
 

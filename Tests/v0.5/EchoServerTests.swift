@@ -4,7 +4,7 @@ import Glibc
 import Testing
 @testable import Net_v0_5
 
-@Suite(.timeLimit(.minutes(1))) struct EchoServerTests {
+@Suite(.timeLimit(.minutes(5))) struct EchoServerTests {
     let server = "v0.5-server"
     let client = "v0.5-client"
 

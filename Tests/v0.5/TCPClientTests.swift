@@ -6,7 +6,7 @@ import Glibc
 import Testing
 @testable import Net_v0_5
 
-@Suite(.timeLimit(.minutes(1))) struct TCPClientTests {
+@Suite(.timeLimit(.minutes(5))) struct TCPClientTests {
     let loopback = SocketAddress(host: "127.0.0.1", port: 0)!
 
     /// A port that is bound but not listening: connects to it are refused until `listen` is called on

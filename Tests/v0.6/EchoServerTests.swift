@@ -4,7 +4,7 @@ import Glibc
 import Testing
 @testable import Net_v0_6
 
-@Suite(.timeLimit(.minutes(1))) struct EchoServerTests {
+@Suite(.timeLimit(.minutes(5))) struct EchoServerTests {
     let server = "v0.6-server"
     let client = "v0.6-client"
 
