@@ -5,7 +5,7 @@
 // (scripts/stages.sh).
 import PackageDescription
 
-let stages = [1, 2, 3, 4, 5, 6]
+let stages = [1, 2, 3, 4, 5, 6, 7]
 
 // Release builds (make bench) leave out the run-time exclusivity checks: Swift checks every access
 // to a class's stored property that could overlap another (an IOBuffer's indices, a table entry) by

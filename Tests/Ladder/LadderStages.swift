@@ -40,3 +40,8 @@ let triggerModes = ["", "--edge-triggered"]
     @Test(arguments: Ladder.behaviours(upTo: 6).map(\.id), triggerModes)
     func behaviour(_ id: String, flags: String) throws { try expectStageServerPasses(id, stage: 6, flags: flags) }
 }
+
+@Suite(.timeLimit(.minutes(6))) struct LadderV0_7 {
+    @Test(arguments: Ladder.behaviours(upTo: 7).map(\.id), triggerModes)
+    func behaviour(_ id: String, flags: String) throws { try expectStageServerPasses(id, stage: 7, flags: flags) }
+}
