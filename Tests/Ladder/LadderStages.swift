@@ -41,7 +41,11 @@ let triggerModes = ["", "--edge-triggered"]
     func behaviour(_ id: String, flags: String) throws { try expectStageServerPasses(id, stage: 6, flags: flags) }
 }
 
+// v0.7: one I/O loop and no workers is v0.6's server; two loops and two workers is the new one. Each
+// behaviour runs in both trigger modes with two loops and two workers, and level-triggered with one loop.
+let threadModes = ["", "--io-threads 2 --workers 2", "--io-threads 2 --workers 2 --edge-triggered"]
+
 @Suite(.timeLimit(.minutes(6))) struct LadderV0_7 {
-    @Test(arguments: Ladder.behaviours(upTo: 7).map(\.id), triggerModes)
+    @Test(arguments: Ladder.behaviours(upTo: 7).map(\.id), threadModes)
     func behaviour(_ id: String, flags: String) throws { try expectStageServerPasses(id, stage: 7, flags: flags) }
 }

@@ -2,6 +2,7 @@
 // v0.3: new: accept until EAGAIN; the spare-fd trick when the process runs out of descriptors; a
 //       back-off when the kernel is short of memory.
 // v0.6: close(): the listener closes at once when the server stops.
+// v0.7: says when it pauses, for the other I/O loops' connections that close (resumeAccepting).
 import Glibc
 
 /// The Reactor's acceptor role: owns the listening socket (closed in its Socket's deinit) and one spare
@@ -104,6 +105,7 @@ final class Acceptor: EventHandler {
 
     private func stopWatching() {
         paused = true
+        server.shared.acceptingPaused.store(true, ordering: .relaxed)
         do {
             try server.loop.modify(fd: fd, interest: [])
         } catch {
@@ -123,6 +125,7 @@ final class Acceptor: EventHandler {
     func resume() {
         guard paused, listener != nil else { return }   // (closed: a back-off timer may still fire)
         paused = false
+        server.shared.acceptingPaused.store(false, ordering: .relaxed)
         if spareFD < 0 { spareFD = (try? sysOpenReadOnly("/dev/null")) ?? -1 }
         do {
             try server.loop.modify(fd: fd, interest: .readable)

@@ -9,6 +9,9 @@
 //       on-close hooks; stop().
 // v0.6: idle, frame and write timeouts (one sweep on the loop's coarse clock); a graceful stop on
 //       SIGINT or SIGTERM (a signalfd): no new connections, every frame received answered, a grace period.
+// v0.7: --io-threads: one EchoServer per I/O loop, each loop on its own thread; the first accepts and
+//       hands each connection to the next loop in turn (IOThreads.swift). --workers: msgid 3 (sleep)
+//       and 4 (compute) run on a WorkerPool, their replies in request order (SlowRequests.swift).
 import Glibc
 
 /// Serves every client at once, on one thread: the EventLoop waits for whichever socket is ready, and
@@ -21,21 +24,42 @@ import Glibc
 ///
 /// v0.2's server made a second client wait for the first; this one does not.
 /// Guarded by: the ladder's concurrent-clients and slow-reader (make check 3).
-public final class EchoServer {
+///
+/// With --io-threads N (v0.7) there is one EchoServer per loop, each on its loop's thread: the first
+/// also accepts, and hands connections to the others (IOThreads.swift).
+///
+/// `@unchecked Sendable`: an EchoServer's state is touched on its own loop's thread only (the loop's
+/// methods assert it). Other threads hold a reference to it only to queue work for that thread
+/// (`loop.tasks.execute`), or, for loop 0, to read what `shared` holds, which is Sendable.
+public final class EchoServer: @unchecked Sendable {
     public let loop: EventLoop
     public let address: SocketAddress
-    private let codec: FrameCodec
+    let codec: FrameCodec
     private(set) var acceptor: Acceptor?
-    /// msgid -> Route: 1 echo and 2 stats from the start; `register` adds more before serving.
-    private var router = Router()
+    /// msgid -> Route: 1 echo, 2 stats, 3 sleep and 4 compute from the start; `register` adds more
+    /// before serving.
+    var router = Router()
     /// At most this many connections are served at once (0: no limit but the fd limit).
     public let maxConnections: Int
-    /// Connections admitted and not yet closed (closing ones included: they still hold an fd and a
-    /// slot): what --max-connections limits.
-    public private(set) var connectionCount = 0
-    /// Every connection whose socket is open: the admitted ones, and the refused ones still in their
-    /// lingering close. Stats' `connections_open`.
+    /// Connections admitted and not yet closed, on every loop (closing ones included: they still hold
+    /// an fd and a slot): what --max-connections limits.
+    public var connectionCount: Int { shared.admitted.load(ordering: .relaxed) }
+    /// Every connection of this loop whose socket is open: the admitted ones, and the refused ones
+    /// still in their lingering close. (Stats' `connections_open` adds up every loop's.)
     public private(set) var openCount = 0
+    /// Which I/O loop this server serves: 0 accepts and hands connections out (IOThreads.swift).
+    public let index: Int
+    /// What the servers of all loops share: connection counts, the worker pool. Sendable.
+    let shared: ServerShared
+    /// Loop 0's: the servers of loops 1..<N and their threads (empty until `startIOThreads`), and
+    /// which loop gets the next connection.
+    var siblings: [EchoServer] = []
+    var siblingThreads: [Thread] = []
+    var nextLoop = 0
+    /// Loops 1..<N: loop 0's server, which accepts (weak: it holds this one in `siblings`).
+    private(set) weak var firstServer: EchoServer?
+    /// The routes `register` added, which the other loops' servers add too when they start.
+    var registered: [(UInt32, Route)] = []
     var stats = ServerStats()
     /// The per-connection deadlines, checked by a sweep every `timeouts.tick` (nothing runs if all are off).
     public let timeouts: Timeouts
@@ -53,30 +77,64 @@ public final class EchoServer {
     public var pool: BufferPool { loop.pool }
 
     /// Listens on `address`. Throws if the port is busy (EADDRINUSE) or the address is not ours.
+    /// `ioThreads` loops serve connections (this one, on the calling thread, and `ioThreads - 1` more,
+    /// each on its own thread from `startIOThreads`); `workers` threads run the slow routes (0: they
+    /// run on the connection's loop), with at most `queue` requests waiting for them.
     public init(address: SocketAddress, maxFrame: Int = FrameCodec.defaultMaxFrame, edgeTriggered: Bool = false,
-                maxConnections: Int = 0, timeouts: Timeouts = .off) throws {
+                maxConnections: Int = 0, timeouts: Timeouts = .off, ioThreads: Int = 1, workers: Int = 0, queue: Int = 64) throws {
         loop = try EventLoop(edgeTriggered: edgeTriggered)
         self.timeouts = timeouts
         let listener = try Socket.listen(on: address)
         self.address = try listener.localAddress() ?? address
         codec = FrameCodec(maxFrame: maxFrame)
         self.maxConnections = maxConnections
+        index = 0
+        shared = ServerShared(loops: ioThreads, workers: workers, queue: queue)
         let acceptor = try Acceptor(listener: listener, server: self)
         try loop.register(acceptor, fd: acceptor.fd, interest: .readable)
         self.acceptor = acceptor
-        try register(1, .echo)
-        try register(2, .handler { [unowned self] request, reply throws(RequestError) in try statsReply(request, reply) })
+        registerBuiltInRoutes()
         startSweeping()
     }
 
-    /// Adds a route; a msgid registered twice is an error (see Router.register).
-    public func register(_ msgid: UInt32, _ route: Route) throws(RouterError) {
-        try router.register(msgid, route)
+    /// The server of I/O loop `index` (1...), made on that loop's own thread (IOThreads.swift): loop
+    /// 0's settings, no listener.
+    init(loop index: Int, of first: EchoServer) throws {
+        loop = try EventLoop(edgeTriggered: first.loop.edgeTriggered)
+        loop.outputHighWater = first.loop.outputHighWater
+        loop.outputLowWater = first.loop.outputLowWater
+        timeouts = first.timeouts
+        address = first.address
+        codec = first.codec
+        maxConnections = first.maxConnections
+        self.index = index
+        shared = first.shared
+        firstServer = first
+        registerBuiltInRoutes()
+        startSweeping()
     }
 
-    /// Serves clients forever.
+    private func registerBuiltInRoutes() {
+        try! router.register(1, .echo)
+        try! router.register(2, .handler { [unowned self] request, reply throws(RequestError) in try statsReply(request, reply) })
+        try! router.register(3, .slow(sleepHandler))
+        try! router.register(4, .slow(computeHandler))
+    }
+
+    /// Adds a route; a msgid registered twice is an error (see Router.register). Before serving: the
+    /// other loops' servers add it when they start, and call its handler on their own threads.
+    public func register(_ msgid: UInt32, _ route: Route) throws(RouterError) {
+        try router.register(msgid, route)
+        registered.append((msgid, route))
+    }
+
+    /// Serves clients until stopped: the other I/O loops start, this thread runs loop 0; then waits for
+    /// the other loops and the workers to end, and exits.
     public func run() -> Never {
+        startIOThreads()
         loop.run()
+        for thread in siblingThreads { thread.join() }
+        shared.workers?.stop()
         exit(0)
     }
 
@@ -89,6 +147,7 @@ public final class EchoServer {
             self.acceptor = nil
         }
         for case let connection as TCPConnection in loop.registeredHandlers { connection.handleClose() }
+        for sibling in siblings { sibling.loop.tasks.execute { _ in sibling.stop() } }
         loop.stop()
     }
 
@@ -102,7 +161,8 @@ public final class EchoServer {
         stopping = true
         acceptor?.close()                           // from now on, a connect is refused
         acceptor = nil
-        log("stopping: \(openCount) connections to finish within \(grace)")
+        log("stopping: \(openCount) connections to finish within \(grace)" + (index > 0 ? " on I/O loop \(index)" : ""))
+        for sibling in siblings { sibling.loop.tasks.execute { _ in sibling.stopGracefully(within: grace) } }
         loop.forEachHandler { ($0 as? TCPConnection)?.answerWhatArrivedAndClose(within: grace) }
         loop.runAfter(grace) { [unowned self] in
             guard openCount > 0 else { return }
@@ -143,27 +203,38 @@ public final class EchoServer {
         }
     }
 
-    /// A new client, from the Acceptor: from now on the loop calls its TCPConnection. Over the limit,
-    /// it gets `busy` and a lingering close instead of service.
-    /// PITFALL: the limit is checked and the count raised here, in one step on the loop's thread, and the
-    /// count falls in connectionClosed only, which runs once per connection: Lars checked the count in
-    /// one place, raised it in another, and lowered it on each of two clean-up paths, so it drifted.
+    /// A new client, from the Acceptor (loop 0): admitted or not, then handed to the next I/O loop in
+    /// turn (IOThreads.swift), which serves it from then on.
+    /// PITFALL: the limit is checked and the count raised here, in one step on the accepting loop's
+    /// thread (the only one that raises it: other loops only lower it, so it cannot pass the limit
+    /// between the check and the raise), and the count falls in connectionClosed only, which runs once
+    /// per connection: Lars checked the count in one place, raised it in another, and lowered it on
+    /// each of two clean-up paths, so it drifted.
     /// Guarded by: the ladder's churned-connections (make check 5).
     @discardableResult
     func newConnection(_ socket: consuming Socket, peer: SocketAddress?) -> TCPConnection? {
+        let admitted = maxConnections == 0 || shared.admitted.load(ordering: .relaxed) < maxConnections
+        if admitted { shared.admitted.add(1, ordering: .relaxed) }
+        return handOff(socket, peer: peer, admitted: admitted)
+    }
+
+    /// A connection this loop serves from now on: its TCPConnection, registered. Not admitted, it gets
+    /// `busy` and a lingering close instead of service.
+    func adopt(_ socket: consuming Socket, peer: SocketAddress?, admitted: Bool) -> TCPConnection? {
         let name = peer.map(String.init(describing:)) ?? "?"
         let connection = TCPConnection(socket: socket, peer: name, loop: loop, owner: .server(Unretained(self)))
         do {
             try loop.register(connection, fd: connection.fd, interest: .readable)
         } catch {
-            // Never registered, so never counted: its socket closes when `connection` goes away.
+            // Never registered, so never opened: its socket closes when `connection` goes away.
             log("client \(name) dropped: \(error)")
+            if admitted { shared.admitted.subtract(1, ordering: .relaxed) }
             return nil
         }
         stats.connectionsTotal += 1
         openCount += 1
-        connection.admitted = maxConnections == 0 || connectionCount < maxConnections
-        if connection.admitted { connectionCount += 1 }
+        shared.open[index].value.store(openCount, ordering: .relaxed)
+        connection.admitted = admitted
         onOpen?(connection)
         // PITFALL: refused is not closed at once (Lars's close(connfd)): a client that is already writing
         // its first requests would get a reset instead of the `busy` that says why. The refusal is a
@@ -191,6 +262,8 @@ public final class EchoServer {
     /// registers: 145 instructions per round trip against 132, make bench-instr 5.)
     @inline(__always)
     func handleMessages(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) -> Int {
+        // Replies wait on the worker pool (v0.7): every reply from here on waits behind them.
+        if connection.replies != nil { return answerBehindWaitingReplies(connection, bytes) }
         var used = 0          // bytes of the echo frames so far
         do {
             while let header = try codec.nextFrame(in: bytes, at: used) {
@@ -210,7 +283,7 @@ public final class EchoServer {
     /// each answered in order, runs of echoes still sent in one piece. Returns how many bytes the whole
     /// frames of `bytes` take, or all of them if the connection ended.
     @inline(never)
-    private func answerMixed(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, echoesUpTo offset: Int,
+    func answerMixed(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, echoesUpTo offset: Int,
                              _ header: FrameHeader, _ kind: Router.Kind) -> Int {
         var used = offset, echoStart = 0       // the run of echoes not sent yet: bytes[echoStart..<used]
         var header = header, kind = kind
@@ -225,6 +298,14 @@ public final class EchoServer {
                     echoStart = used + header.frameSize
                 }
                 used += header.frameSize
+                // PITFALL: as many replies wait as a connection may have: its frames are not handled
+                // until they drain, nor read (v0.7). Read on regardless, and a client that pipelines
+                // slow requests fills our memory with their copies and replies.
+                // Guarded by: Tests/v0.N/SlowRequestsTests.swift "a connection with too many replies waiting is not read until they drain".
+                if let replies = connection.replies, replies.count >= EchoServer.maxRepliesWaiting {
+                    connection.pauseReading()
+                    break
+                }
                 guard let next = try codec.nextFrame(in: bytes, at: used) else { break }
                 header = next
                 kind = router.route(next.msgid)
@@ -244,7 +325,8 @@ public final class EchoServer {
         let count = end &- start           // end >= start: both are frame boundaries, in order
         guard count > 0 else { return }
         stats.echoBytes &+= count          // wrapping, not checked: see Router.route
-        connection.send(UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + start, count: count))
+        let run = UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + start, count: count)
+        if let replies = connection.replies { replies.append(run) } else { connection.send(run) }
     }
 
     /// One request that is not an echo, the frame at `offset`: first the echoes before it (replies leave
@@ -265,7 +347,10 @@ public final class EchoServer {
             sendError(.badRequest, "msgid 0 is the error frame: only the server sends it", on: connection)
             return connection.isOpen
         }
-        guard router.kind(msgid) == .handler else {
+        switch router.kind(msgid) {
+        case .handler: break
+        case .slow: return answerSlow(connection, msgid, payload)
+        default:
             sendError(.unknownMsgid, "\(msgid)", on: connection)
             return connection.isOpen
         }
@@ -287,7 +372,7 @@ public final class EchoServer {
     }
 
     /// An error frame: `code`, a space, `reason` (the wire contract: a program reads the code).
-    private func sendError(_ code: ErrorCode, _ reason: String, on connection: TCPConnection) {
+    func sendError(_ code: ErrorCode, _ reason: String, on connection: TCPConnection) {
         stats.countError(code)
         let reply = pool.take()
         defer { pool.recycle(reply) }
@@ -295,17 +380,17 @@ public final class EchoServer {
         send(reply, on: connection)
     }
 
-    private func send(_ frame: IOBuffer, on connection: TCPConnection) {
+    func send(_ frame: IOBuffer, on connection: TCPConnection) {
         stats.otherFramesOut += 1
         stats.otherBytesOut += frame.readableCount
-        frame.withReadableBytes { connection.send($0) }
+        frame.withReadableBytes { if let replies = connection.replies { replies.append($0) } else { connection.send($0) } }
     }
 
     /// The client broke the protocol: answer the frames before the bad header, say why in an error
     /// frame (msgid 0), then a lingering close (see there: a plain close here would reset a client that
     /// is still writing). Nobody else is affected.
     @inline(never)
-    private func refuse(_ connection: TCPConnection, _ error: FrameError, _ bytes: UnsafeRawBufferPointer,
+    func refuse(_ connection: TCPConnection, _ error: FrameError, _ bytes: UnsafeRawBufferPointer,
                         echoesFrom echoStart: Int, to end: Int) {
         sendEchoes(connection, bytes, from: echoStart, to: end)
         sendError(error.code, "\(error)", on: connection)
@@ -320,14 +405,14 @@ public final class EchoServer {
         let asked = StatsAsked.of(request.connection)
         asked.count += 1
         let timers = loop.timers
-        let text = stats.report(router: router, connectionsOpen: openCount, openFDs: sysOpenFDCount() ?? -1,
+        let text = stats.report(router: router, connectionsOpen: shared.connectionsOpen, openFDs: sysOpenFDCount() ?? -1,
                                 extra: [("connection_stats_requests", asked.count),
                                         ("timers_active", timers.count), ("timers_fired", timers.fired),
                                         ("loop_lag_last_us", Int(timers.lastLag / .microseconds(1))),
                                         ("loop_lag_max_us", Int(timers.maxLag / .microseconds(1))),
                                         ("timeouts_idle", stats.timeouts[.idle, default: 0]),
                                         ("timeouts_frame", stats.timeouts[.frame, default: 0]),
-                                        ("timeouts_write", stats.timeouts[.write, default: 0])])
+                                        ("timeouts_write", stats.timeouts[.write, default: 0])] + threadStats())
         var utf8 = text
         utf8.withUTF8 { reply.append(UnsafeRawBufferPointer($0)) }
     }
@@ -343,8 +428,10 @@ public final class EchoServer {
     /// Guarded by: Tests/v0.N/ConnectionManagementTests.swift "on-open and on-close run once per connection, whatever ends it".
     func connectionClosed(_ connection: TCPConnection) {
         openCount -= 1
-        if connection.admitted { connectionCount -= 1 }
-        acceptor?.resume()
+        shared.open[index].value.store(openCount, ordering: .relaxed)
+        if connection.admitted { shared.admitted.subtract(1, ordering: .relaxed) }
+        connection.replies?.abandoned.set()
+        resumeAccepting()
         onClose?(connection)
         log("client \(connection.peer) closed")
         if stopping && openCount == 0 { loop.stop() }

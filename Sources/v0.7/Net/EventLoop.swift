@@ -6,6 +6,8 @@
 //       adds one per closing connection: there may be thousands, and the loop looks at the first only).
 // v0.6: timers in a TimerQueue behind one timerfd (runAfter, runEvery, cancel); tasks from any thread
 //       (`tasks.execute`) behind one eventfd; a coarse clock (`tick`) for per-connection deadlines.
+// v0.7: registration ids (fd and generation), by which a result from another thread finds its
+//       connection, or finds it gone.
 import CLinux
 import Glibc
 
@@ -138,6 +140,23 @@ public final class EventLoop {
     /// Every registered handler, in fd order: what a server that stops closes.
     public var registeredHandlers: [EventHandler] {
         handlers.compactMap { $0.handler?.takeUnretainedValue() }
+    }
+
+    /// Who is registered on `fd` now: the fd and its registration's generation in one number. A worker
+    /// thread carries it with a request, and the result comes back to `handler(registeredAs:)`.
+    public func registrationID(of fd: CInt) -> UInt64 {
+        assertInLoopThread()
+        return token(fd, handlers[Int(fd)].generation)
+    }
+
+    /// The handler registered as `id`, if that registration still stands: nil if its fd was
+    /// unregistered since, or now belongs to a later registration (the fd number reused by a new
+    /// connection), exactly as for a stale event (see the PITFALL above).
+    public func handler(registeredAs id: UInt64) -> EventHandler? {
+        assertInLoopThread()
+        let fd = Int(truncatingIfNeeded: id & 0xFFFF_FFFF)
+        guard fd < handlers.count, handlers[fd].generation == UInt32(truncatingIfNeeded: id >> 32) else { return nil }
+        return handlers[fd].handler?.takeUnretainedValue()
     }
 
     /// Changes what `fd` is watched for (for example: writable while output is pending).

@@ -55,7 +55,7 @@ public enum ErrorCode: String, CaseIterable, Sendable {
     case badRequest = "bad-request"
     /// No route for this msgid: stays open.
     case unknownMsgid = "unknown-msgid"
-    /// Over --max-connections at accept: lingering close.
+    /// Over --max-connections at accept: lingering close. The worker queue is full (v0.7): stays open.
     case busy
 }
 

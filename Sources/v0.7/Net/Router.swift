@@ -1,5 +1,6 @@
 // Router.swift: which handler answers which msgid (Lars's msg_router), and what a handler is given.
 // v0.5: new.
+// v0.7: slow routes, whose handlers run on the worker pool (msgid 3 sleep, 4 compute).
 
 /// One request, lent to its handler for the duration of the call.
 public struct Request {
@@ -12,7 +13,7 @@ public struct Request {
 
 /// A handler refuses its request: the reply is an error frame (`bad-request ...`), in the request's
 /// place in the order, and the connection stays open.
-public struct RequestError: Error {
+public struct RequestError: Error, Sendable {
     public let code: ErrorCode
     public let reason: String
 
@@ -36,6 +37,8 @@ public enum Route {
     case echo
     /// `handler` builds the reply.
     case handler(Handler)
+    /// `handler` builds the reply's payload, on the worker pool: it may block or run long (v0.7).
+    case slow(SlowHandler)
 }
 
 /// Registering a route went wrong: a startup error, never something a client can cause.
@@ -65,7 +68,7 @@ public struct Router: ~Copyable {
     /// out of an array copies it, which retains and releases the closure of a `.handler`: 18 of 222
     /// instructions per round trip, make bench-instr 5.)
     public enum Kind: UInt8 {
-        case none, echo, handler
+        case none, echo, handler, slow
     }
 
     /// One msgid's slot.
@@ -82,6 +85,8 @@ public struct Router: ~Copyable {
     private let slots = UnsafeMutableBufferPointer<Slot>.allocate(capacity: Int(Router.highestMsgid) + 2)
     /// The handlers, by msgid (nil where the kind is not .handler).
     private var handlers = [Handler?](repeating: nil, count: Int(Router.highestMsgid) + 1)
+    /// The slow handlers, by msgid (nil where the kind is not .slow).
+    private var slowHandlers = [SlowHandler?](repeating: nil, count: Int(Router.highestMsgid) + 1)
 
     public init() {
         slots.initialize(repeating: Slot())
@@ -105,6 +110,9 @@ public struct Router: ~Copyable {
         case .handler(let handler):
             slots[Int(msgid)].kind = .handler
             handlers[Int(msgid)] = handler
+        case .slow(let handler):
+            slots[Int(msgid)].kind = .slow
+            slowHandlers[Int(msgid)] = handler
         }
     }
 
@@ -128,6 +136,11 @@ public struct Router: ~Copyable {
     /// The handler of a msgid whose kind is .handler.
     func handler(_ msgid: UInt32) -> Handler {
         handlers[Int(msgid)]!
+    }
+
+    /// The handler of a msgid whose kind is .slow.
+    func slowHandler(_ msgid: UInt32) -> SlowHandler {
+        slowHandlers[Int(msgid)]!
     }
 
     /// The msgids that have a route, in order.

@@ -2,6 +2,7 @@
 // v0.1: blocking calls; writeAll loops over short writes; accepted sockets get TCP_NODELAY.
 // v0.3: non-blocking use: accept and read return nil for "would block"; setNonBlocking.
 // v0.4: connect reports whether the handshake is done; the non-blocking one is in Connector; peerAddress.
+// v0.7: release(), to hand the descriptor to another loop's thread.
 import Glibc
 
 /// A TCP socket. Owns `fd` and closes it exactly once: in `close()`, or in `deinit` if nobody called it.
@@ -19,6 +20,14 @@ public struct Socket: ~Copyable {
         let fd = self.fd
         discard self
         sysClose(fd)
+    }
+
+    /// Gives up the descriptor without closing it: the caller owns it from now on (to pass it to
+    /// another thread, which makes a Socket of it again there).
+    consuming func release() -> CInt {
+        let fd = self.fd
+        discard self
+        return fd
     }
 
     /// socket + SO_REUSEADDR + bind + listen.

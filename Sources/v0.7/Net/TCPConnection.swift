@@ -5,6 +5,7 @@
 // v0.5: a closing state between open and closed (the lingering close); a context for handlers.
 // v0.6: output water marks instead of "stop reading while anything is owed"; the stamps the server's
 //       timeouts read (last read, frame start, write progress) on the loop's coarse clock.
+// v0.7: replies still with the worker pool (`replies`); reading pauses while too many wait.
 import Glibc
 
 /// One client connection on an EventLoop (muduo's TcpConnection, the seed's EventHandler).
@@ -85,6 +86,15 @@ public final class TCPConnection: EventHandler {
     /// Whatever the handlers keep for this connection (Lars's conn param): nil until one sets it, and let
     /// go with the connection. One slot: handlers that each keep something share one type that holds it all.
     public var context: AnyObject?
+    /// The replies owed in request order while a request of this connection is with the worker pool
+    /// (see ReplyQueue); nil while none is. The server's.
+    var replies: ReplyQueue?
+    /// True while the server has as many replies waiting as it allows (EchoServer.maxRepliesWaiting):
+    /// the peer is not read until they drain (`resumeReading`); frames already read wait in `input`.
+    private(set) var readingPaused = false
+    /// The server is stopping and answered what arrived, but replies still wait on the workers: the
+    /// lingering close comes when they are out (`resumeReading`).
+    private var lingerWhenAnswered = false
 
     init(socket: consuming Socket, peer: String, loop: EventLoop, owner: ConnectionOwner) {
         fd = socket.fd
@@ -118,7 +128,47 @@ public final class TCPConnection: EventHandler {
             let gotBytes = input == nil ? readIntoLoopBuffer() : readIntoInput()
             guard gotBytes else { break }
         }
-        lingeringClose(within: grace)
+        if replies == nil || state != .open { return lingeringClose(within: grace) }
+        // Replies still with the workers: read no more, and close when they are out (the server's
+        // grace timer closes the connection if they take too long).
+        lingerWhenAnswered = true
+        pauseReading()
+    }
+
+    /// The server has as many replies waiting as it allows: stop reading this peer until they drain.
+    func pauseReading() {
+        readingPaused = true
+        setInterest(interest.subtracting(.readable))
+    }
+
+    /// Called by the server whenever replies that waited on the workers went out: if reading was
+    /// paused, the frames that wait in `input` are handled now (they may pause it again), then the
+    /// peer is read again; a peer that has ended, or a stopping server, gets its close once nothing
+    /// is owed any more.
+    func resumeReading() {
+        guard state == .open else { return }
+        if lingerWhenAnswered {
+            if replies == nil { lingeringClose() }
+            return
+        }
+        if readingPaused {
+            readingPaused = false
+            if let input {
+                let used = input.withReadableBytes { handleMessages($0) }
+                input.consume(used)
+                if used > 0 { frameStartTick = loop.tick }
+                if input.isEmpty || state != .open {
+                    loop.pool.recycle(input)
+                    self.input = nil
+                }
+            }
+        }
+        guard state == .open, !readingPaused else { return }
+        if peerEnded {
+            if replies == nil && output == nil { handleClose() }
+        } else if !interest.contains(.readable) && (output?.readableCount ?? 0) < loop.outputHighWater {
+            setInterest(output == nil ? .readable : [.readable, .writable])
+        }
     }
 
     /// Whether the connection reads its peer now (false past the high-water mark, and once it ended).
@@ -145,6 +195,10 @@ public final class TCPConnection: EventHandler {
             if events & (EpollEvents.readable | EpollEvents.error | EpollEvents.hangUp) != 0 { handleRead() }
         } else if state == .closing {
             handleClosing(events)
+        } else if interest.isEmpty {
+            // Reading paused and nothing owed (v0.7): only an error or a hang-up comes, and would come
+            // again at once (level-triggered) until handled. The peer is gone.
+            if events & (EpollEvents.error | EpollEvents.hangUp) != 0 { handleClose() }
         } else {
             // Output is owed: write it, and, below the high-water mark, go on reading too.
             if events & (EpollEvents.writable | EpollEvents.error | EpollEvents.hangUp) != 0 { handleWrite() }
@@ -273,7 +327,7 @@ public final class TCPConnection: EventHandler {
 
     /// Keeps what the kernel would not take, to be written on EPOLLOUT.
     private func queue(_ bytes: UnsafeRawBufferPointer) {
-        let reading = output == nil || interest.contains(.readable)   // (stopped: only the low mark restarts it)
+        let reading = !readingPaused && (output == nil || interest.contains(.readable))   // (stopped: only the low mark restarts it)
         if output == nil { writeProgressTick = loop.tick }   // newly owed: the write deadline starts
         let queue = output ?? loop.pool.take(minimumCapacity: bytes.count)
         queue.append(bytes)
@@ -302,7 +356,7 @@ public final class TCPConnection: EventHandler {
             }
             guard let written else {            // the send buffer is full again: wait for EPOLLOUT
                 // Down to the low-water mark: read again (unless the peer has ended, or we are closing).
-                if state == .open && !peerEnded && queue.readableCount <= loop.outputLowWater && !interest.contains(.readable) {
+                if state == .open && !peerEnded && !readingPaused && queue.readableCount <= loop.outputLowWater && !interest.contains(.readable) {
                     frameStartTick = loop.tick           // the peer could not go on with its frame meanwhile
                     setInterest([.readable, .writable])
                 }
@@ -317,9 +371,10 @@ public final class TCPConnection: EventHandler {
         if state == .closing {
             finishWriting()
         } else if peerEnded {
-            handleClose()                        // everything owed to a half-closed peer is out
+            // Everything owed to a half-closed peer is out, unless replies still wait on the workers.
+            if replies == nil { handleClose() } else { setInterest([]) }
         } else {
-            setInterest(.readable)
+            setInterest(readingPaused ? [] : .readable)
         }
     }
 
@@ -332,9 +387,9 @@ public final class TCPConnection: EventHandler {
     /// Guarded by: Tests/v0.N/EventLoopTests.swift "a half-closed peer gets its whole echo, then end of stream".
     /// (The ladder's half-close checks the same over TCP, but catches this bug only when timing allows.)
     private func handlePeerClosed() {
-        guard output != nil else { return handleClose() }
+        guard output != nil || replies != nil else { return handleClose() }
         peerEnded = true
-        setInterest(.writable)
+        setInterest(output != nil ? .writable : [])
     }
 
     private func handleError(_ error: any Error) {

@@ -1,5 +1,5 @@
-// main.swift: v0.7-server, an event-loop server of frames: msgid 1 echo, 2 stats. Flags, listen, ready line, serve
-// until SIGINT or SIGTERM.
+// main.swift: v0.7-server, event loops on threads serving frames: msgid 1 echo, 2 stats, 3 sleep, 4 compute.
+// Flags, listen, ready line, serve until SIGINT or SIGTERM.
 import Net_v0_7
 
 // First, before any thread exists: SIGINT and SIGTERM blocked, so that only the signalfd sees them.
@@ -11,7 +11,8 @@ let server: EchoServer
 do {
     server = try EchoServer(address: options.address, maxFrame: options.maxFrame, edgeTriggered: options.edgeTriggered,
                             maxConnections: options.maxConnections,
-                            timeouts: Timeouts(idle: options.idleTimeout, frame: options.frameTimeout, write: options.writeTimeout))
+                            timeouts: Timeouts(idle: options.idleTimeout, frame: options.frameTimeout, write: options.writeTimeout),
+                            ioThreads: options.ioThreads, workers: options.workers, queue: options.queue)
     server.loop.outputHighWater = options.highWater
     server.loop.outputLowWater = options.lowWater
     try server.stopOnSignals(grace: options.grace)
@@ -20,6 +21,6 @@ do {
 }
 // The ready line: tests and `make stage` wait for it, then read the port from it.
 printLine("listening on \(server.address)")
-log("one thread, epoll \(options.edgeTriggered ? "edge" : "level")-triggered"
+log("\(options.ioThreads) I/O \(options.ioThreads == 1 ? "thread" : "threads"), \(options.workers) workers, epoll \(options.edgeTriggered ? "edge" : "level")-triggered"
     + (options.maxConnections > 0 ? ", at most \(options.maxConnections) connections" : ""))
 server.run()

@@ -1,0 +1,101 @@
+// SlowRequests.swift: slow requests (msgid 3 sleep, 4 compute) on the worker pool, replies in order.
+// v0.7: new.
+
+extension EchoServer {
+    /// How many replies a connection may have waiting (see ReplyQueue) before the server stops
+    /// reading it until they drain: backpressure, not memory. (A run of echoes read together counts
+    /// as one.)
+    public static let maxRepliesWaiting = 32
+
+    /// A slow request (`.slow` route): to the worker pool, with its reply's place kept in the
+    /// connection's ReplyQueue; or, with --workers 0, run right here on the loop, which serves nobody
+    /// else meanwhile (the problem the workers solve: chapter 7). Returns whether the connection is
+    /// still open.
+    func answerSlow(_ connection: TCPConnection, _ msgid: UInt32, _ payload: UnsafeRawBufferPointer) -> Bool {
+        let handler = router.slowHandler(msgid)
+        guard let workers = shared.workers else {
+            do {
+                let reply = try handler(payload)
+                reply.withUnsafeBytes { sendReply(msgid, $0, on: connection) }
+            } catch {
+                sendError(error.code, error.reason, on: connection)
+            }
+            return connection.isOpen
+        }
+        let replies = connection.replies ?? ReplyQueue()
+        connection.replies = replies
+        let ticket = replies.reserve()
+        // What the job takes with it: a copy of the payload (the read buffer is reused as soon as this
+        // read is handled), and the connection's registration id, not the connection: the worker must
+        // not touch it, and it may be gone by the time the result is back.
+        let request = Array(payload)
+        let id = loop.registrationID(of: connection.fd)
+        let abandoned = replies.abandoned
+        let queued = workers.submit { [self] in
+            // Its connection closed before a worker got to it: nobody waits for the reply.
+            guard !abandoned.isSet else {
+                shared.jobsSkipped.add(1, ordering: .relaxed)
+                return
+            }
+            let result = request.withUnsafeBytes { bytes in Result { () throws(RequestError) in try handler(bytes) } }
+            // Back to the connection's own loop, which alone may write to it.
+            loop.tasks.execute { _ in self.deliver(result, msgid: msgid, ticket: ticket, to: id) }
+        }
+        guard queued else {
+            // Full: `busy`, now, in this request's place. The loop never waits for a worker.
+            deliver(.failure(RequestError(.busy, "the worker queue is full (--queue \(workers.capacity))")),
+                    msgid: msgid, ticket: ticket, to: id)
+            return connection.isOpen
+        }
+        return true
+    }
+
+    /// A worker's result for the request `ticket` of the connection registered as `id`: into its place
+    /// in the connection's ReplyQueue, and out with every reply ready behind it. Loop thread only.
+    /// PITFALL: the connection is found by its registration id (fd and generation), never by its fd
+    /// alone: it may have closed while the worker ran, and its fd number gone to a new connection,
+    /// which would get a stranger's reply (the stale event of chapter 3, from another thread).
+    /// Guarded by: Tests/v0.N/SlowRequestsTests.swift "a result for a closed connection is dropped, even when its fd is reused".
+    func deliver(_ result: Result<[UInt8], RequestError>, msgid: UInt32, ticket: Int, to id: UInt64) {
+        guard let connection = loop.handler(registeredAs: id) as? TCPConnection, connection.isOpen,
+              let replies = connection.replies else {
+            shared.resultsDropped.add(1, ordering: .relaxed)
+            return
+        }
+        let frame = pool.take()
+        defer { pool.recycle(frame) }
+        switch result {
+        case .success(let payload):
+            payload.withUnsafeBytes { codec.encode(msgid: msgid, payload: $0, into: frame) }
+        case .failure(let error):
+            stats.countError(error.code)
+            codec.encodeError(code: error.code, error.reason, into: frame)
+        }
+        stats.otherFramesOut += 1
+        stats.otherBytesOut += frame.readableCount
+        replies.fill(ticket, with: frame.withReadableBytes { Array($0) }) { connection.send($0) }
+        if replies.isEmpty { connection.replies = nil }
+        connection.resumeReading()
+    }
+
+    /// Frames that arrive while replies wait on the workers: answered as usual, from the first, but
+    /// every reply waits in the ReplyQueue behind those (sendEchoes and send see `replies`).
+    @inline(never)
+    func answerBehindWaitingReplies(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) -> Int {
+        do {
+            guard let header = try codec.nextFrame(in: bytes, at: 0) else { return 0 }
+            return answerMixed(connection, bytes, echoesUpTo: 0, header, router.route(header.msgid))
+        } catch {
+            refuse(connection, error, bytes, echoesFrom: 0, to: 0)
+            return bytes.count
+        }
+    }
+
+    /// A reply frame: `msgid`, then `payload`.
+    private func sendReply(_ msgid: UInt32, _ payload: UnsafeRawBufferPointer, on connection: TCPConnection) {
+        let frame = pool.take()
+        defer { pool.recycle(frame) }
+        codec.encode(msgid: msgid, payload: payload, into: frame)
+        send(frame, on: connection)
+    }
+}
