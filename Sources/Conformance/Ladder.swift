@@ -3,6 +3,7 @@
 public enum Ladder {
     /// All behaviours, in the order they run. A new stage adds its file's list at the end.
     public static let behaviours: [Behaviour] = stage1Behaviours + stage2Behaviours + stage3Behaviours + stage5Behaviours + stage6Behaviours
+        + stage7Behaviours
 
     /// The stages that have behaviours (1...the last one).
     public static var lastStage: Int { behaviours.map(\.stage).max() ?? 1 }

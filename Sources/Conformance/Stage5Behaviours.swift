@@ -18,7 +18,7 @@ let stage5Behaviours: [Behaviour] = [
 ]
 
 /// The msgids of the wire contract this stage uses.
-private let statsMsgid: UInt32 = 2
+let statsMsgid: UInt32 = 2
 /// A msgid no stage answers.
 private let unroutedMsgid: UInt32 = 99
 
@@ -151,31 +151,39 @@ private func sendWhole(_ bytes: [UInt8], on connection: WireConnection, what: St
 
 /// Asks for stats on `connection` until line `name` says `value`, or the deadline: the server closes
 /// the connections that left a moment after they leave.
-private func awaitStats(_ context: BehaviourContext, on connection: WireConnection, until name: String, is value: Int, what: String) throws {
-    var last = ""
+func awaitStats(_ context: BehaviourContext, on connection: WireConnection, until name: String, is value: Int, what: String) throws {
+    var last: Int?
     while true {
-        try connection.send(Frame(msgid: statsMsgid, payload: []).encoded, what: "a stats request")
-        let reply = try context.receiveFrame(on: connection, what: "the stats reply")
-        guard reply.msgid == statsMsgid else { throw CheckFailure("expected a stats reply (msgid 2), got msgid \(reply.msgid): \(preview(reply.payload))") }
-        let text = String(decoding: reply.payload, as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + " ") }) else {
-            throw CheckFailure("the stats reply has no `\(name)` line: \(preview(reply.payload))")
-        }
-        last = String(line)
-        if Int(line.dropFirst(name.count + 1)) == value { return }
+        let stats = try readStats(context, on: connection)
+        guard let now = stats[name] else { throw CheckFailure("the stats reply has no `\(name)` line: \(stats.keys.sorted())") }
+        last = now
+        if now == value { return }
         if context.deadline.remaining < .milliseconds(50) { break }
         sysSleep(.milliseconds(20))
     }
-    throw CheckFailure("\(what), stats said `\(last)` until the deadline, expected `\(name) \(value)`")
+    throw CheckFailure("\(what), stats said `\(name) \(last ?? -1)` until the deadline, expected `\(name) \(value)`")
 }
 
-private func expectFrame(_ expected: Frame, _ got: Frame, _ what: String) throws {
+/// Asks for stats on `connection`: its `name value` lines, by name.
+func readStats(_ context: BehaviourContext, on connection: WireConnection) throws -> [String: Int] {
+    try connection.send(Frame(msgid: statsMsgid, payload: []).encoded, what: "a stats request")
+    let reply = try context.receiveFrame(on: connection, what: "the stats reply")
+    guard reply.msgid == statsMsgid else { throw CheckFailure("expected a stats reply (msgid 2), got msgid \(reply.msgid): \(preview(reply.payload))") }
+    var stats: [String: Int] = [:]
+    for line in String(decoding: reply.payload, as: UTF8.self).split(separator: "\n") {
+        let parts = line.split(separator: " ")
+        if parts.count == 2, let value = Int(parts[1]) { stats[String(parts[0])] = value }
+    }
+    return stats
+}
+
+func expectFrame(_ expected: Frame, _ got: Frame, _ what: String) throws {
     guard got != expected else { return }
     throw CheckFailure("\(what): expected msgid \(expected.msgid) with \(preview(expected.payload)), got msgid \(got.msgid) with \(preview(got.payload))")
 }
 
 /// An error frame (msgid 0) whose text starts with `code` and a space.
-private func expectError(_ code: String, _ got: Frame, _ what: String) throws {
+func expectError(_ code: String, _ got: Frame, _ what: String) throws {
     let text = String(decoding: got.payload, as: UTF8.self)
     guard got.msgid == Frame.errorMsgid, text.hasPrefix(code + " ") else {
         throw CheckFailure("\(what): expected an error frame `\(code) ...`, got msgid \(got.msgid) with \(preview(got.payload))")
@@ -183,7 +191,7 @@ private func expectError(_ code: String, _ got: Frame, _ what: String) throws {
 }
 
 /// A short printable form of a payload, for messages.
-private func preview(_ bytes: [UInt8]) -> String {
+func preview(_ bytes: [UInt8]) -> String {
     let text = String(decoding: bytes.prefix(60), as: UTF8.self)
     return "\"\(text)\"" + (bytes.count > 60 ? " (\(bytes.count) bytes)" : "")
 }

@@ -264,7 +264,7 @@ private final class Tally {
             "errors_busy", "requests_msgid_1", "requests_msgid_2", "requests_msgid_3", "requests_msgid_4", "requests_unknown_msgid",
             "fds_open", "connection_stats_requests", "timers_active", "timers_fired", "loop_lag_last_us", "loop_lag_max_us",
             "timeouts_idle", "timeouts_frame", "timeouts_write", "io_threads", "loop_0_connections", "workers", "worker_queue",
-            "worker_jobs_done", "worker_jobs_refused", "worker_jobs_skipped", "worker_results_dropped"])
+            "worker_jobs_running", "worker_jobs_done", "worker_jobs_refused", "worker_jobs_skipped", "worker_results_dropped"])
         let value = Dictionary(uniqueKeysWithValues: lines.map { (String($0[0]), Int($0[1]) ?? -1) })
         #expect(value["connections_open"] == 1 && value["frames_in"] == 3 && value["frames_out"] == 2)
         #expect(value["bytes_in"] == 9 + 8 + 8 && value["bytes_out"] == 9 + 8 + "unknown-msgid 77".utf8.count)

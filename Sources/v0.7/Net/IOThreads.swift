@@ -125,6 +125,7 @@ extension EchoServer {
         }
         let workers = shared.workers
         lines += [("workers", workers?.threadCount ?? 0), ("worker_queue", workers?.queued ?? 0),
+                  ("worker_jobs_running", workers?.running.load(ordering: .relaxed) ?? 0),
                   ("worker_jobs_done", workers?.done.load(ordering: .relaxed) ?? 0),
                   ("worker_jobs_refused", workers?.refused.load(ordering: .relaxed) ?? 0),
                   ("worker_jobs_skipped", shared.jobsSkipped.load(ordering: .relaxed)),

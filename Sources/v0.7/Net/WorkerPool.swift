@@ -30,7 +30,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var head = 0, count = 0
     private var stopping = false
     private var threads: [Thread] = []
-    /// Jobs run to the end; jobs refused because the queue was full.
+    /// Jobs running now; run to the end; refused because the queue was full.
+    public let running = Atomic<Int>(0)
     public let done = Atomic<Int>(0)
     public let refused = Atomic<Int>(0)
 
@@ -89,7 +90,9 @@ public final class WorkerPool: @unchecked Sendable {
                 return jobs[head]
             }
             guard let job else { return }
+            running.add(1, ordering: .relaxed)
             job()
+            running.subtract(1, ordering: .relaxed)
             done.add(1, ordering: .relaxed)
         }
     }
