@@ -1,0 +1,98 @@
+// SlowRequestsTests.swift: slow requests on the worker pool, against a spawned v0.7-server: results
+// that come back for closed or reused connections, backpressure on replies waiting, the half-closed
+// peer and the graceful stop.
+@testable import Conformance
+import Glibc
+import Testing
+
+@Suite(.timeLimit(.minutes(5))) struct SlowRequestsTests {
+    @Test("a result for a closed connection is dropped, even when its fd is reused")
+    func resultForReusedFD() throws {
+        // One loop, so the next connection gets the lowest free fd: the one the closed client had.
+        let server = try SpawnedServer("--workers 2")
+        defer { server.stop() }
+        let asking = try server.connect()
+        let gone = try server.connect()
+        try gone.send(sleepRequest(800, "for the client that left").encoded, what: "an 800 ms sleep")
+        try server.awaitStat("worker_jobs_running", 1, on: asking, what: "once a worker took the sleep")
+        // A reset: the server closes at once. (After a plain close, a half-close as far as the server
+        // can tell, it would keep the connection until the reply is out: the peer may still read.)
+        try gone.reset()
+        try server.awaitStat("connections_open", 1, on: asking, what: "once the first client's connection closed")
+        // The next client likely gets the same fd number, and has a sleep of its own at a worker when
+        // the first one's result comes back (as ticket 0 of its own queue, were it looked up by fd).
+        let next = try server.connect()
+        try next.send(sleepRequest(1500, "mine").encoded, what: "a 1.5 s sleep")
+        let reply = try server.receive(on: next, what: "the reply to the 1.5 s sleep")
+        #expect(reply == Frame(msgid: 3, payload: Array("mine".utf8)), "got another client's reply: \(String(decoding: reply.payload, as: UTF8.self))")
+        #expect(try server.stats(on: asking)["worker_results_dropped"] == 1)
+    }
+
+    @Test("a connection with too many replies waiting is not read until they drain")
+    func repliesWaitingBounded() throws {
+        let server = try SpawnedServer("--workers 1")
+        defer { server.stop() }
+        let asking = try server.connect()
+        let client = try server.connect()
+        // A 1 s sleep, then 40 requests for a msgid nobody routes: each answer (unknown-msgid) must wait
+        // behind the sleep's.
+        let requests = [sleepRequest(1000, "first")] + (0..<40).map { Frame(msgid: 99, payload: [UInt8($0)]) }
+        try client.send(requests.flatMap(\.encoded), what: "a sleep and 40 more requests")
+        try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
+        // While the sleep runs, only as many requests are handled as may wait (one of them the sleep).
+        let handled = try server.stats(on: asking)["requests_unknown_msgid"]
+        #expect(handled == 31, "\(handled ?? -1) of 40 requests handled while the first reply waited, at most 31 may be")
+        #expect(try server.receive(on: client, what: "the sleep's reply") == Frame(msgid: 3, payload: Array("first".utf8)))
+        for index in 0..<40 {
+            let reply = try server.receive(on: client, what: "reply \(index + 2) of 41")
+            #expect(reply.msgid == 0 && String(decoding: reply.payload, as: UTF8.self).hasPrefix("unknown-msgid 99"))
+        }
+    }
+
+    @Test("a slow request whose connection closed before a worker took it is not run")
+    func abandonedWorkSkipped() throws {
+        let server = try SpawnedServer("--workers 1")
+        defer { server.stop() }
+        let asking = try server.connect()
+        let busy = try server.connect()
+        try busy.send(sleepRequest(500, "keeps the worker").encoded, what: "a 500 ms sleep")
+        try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
+        let leaving = try server.connect()
+        try leaving.send(sleepRequest(10, "nobody waits").encoded, what: "a sleep that waits for the worker")
+        try server.awaitStat("worker_queue", 1, on: asking, what: "once the second sleep is queued")
+        try leaving.reset()
+        try server.awaitStat("worker_jobs_skipped", 1, on: asking, what: "once the worker got to the left client's sleep")
+        #expect(try server.receive(on: busy, what: "the first sleep's reply").payload == Array("keeps the worker".utf8))
+        #expect(try server.stats(on: asking)["worker_results_dropped"] == 0)
+    }
+
+    @Test("a half-closed peer gets the replies of its slow requests, then end of stream")
+    func halfClosedPeerGetsSlowReplies() throws {
+        for flags in ["--workers 2", "--workers 0"] {
+            let server = try SpawnedServer(flags)
+            defer { server.stop() }
+            let client = try server.connect()
+            try client.send(sleepRequest(200, "slept").encoded + echoRequest("then").encoded, what: "a sleep and an echo")
+            try client.shutdownWrite()
+            #expect(try server.receive(on: client, what: "the sleep's reply") == Frame(msgid: 3, payload: Array("slept".utf8)), "\(flags)")
+            #expect(try server.receive(on: client, what: "the echo's reply") == echoRequest("then"), "\(flags)")
+            try client.expectCleanEnd(after: "the replies to a half-closed peer")
+        }
+    }
+
+    @Test("SIGTERM waits for replies still with the workers, then end of stream and exit 0")
+    func gracefulStopWaitsForWorkers() throws {
+        let server = try SpawnedServer("--workers 1 --io-threads 2 --grace 5s")
+        defer { server.stop() }
+        let asking = try server.connect()
+        let client = try server.connect()
+        try client.send(sleepRequest(500, "finished").encoded + echoRequest("and this").encoded, what: "a sleep and an echo")
+        try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
+        asking.close()
+        kill(server.process.pid, SIGTERM)
+        #expect(try server.receive(on: client, what: "the sleep's reply") == Frame(msgid: 3, payload: Array("finished".utf8)))
+        #expect(try server.receive(on: client, what: "the echo's reply") == echoRequest("and this"))
+        try client.expectCleanEnd(after: "the replies, at a graceful stop")
+        #expect(server.process.exitStatus(waitingUpTo: .seconds(10)) == .exited(0))
+    }
+}
