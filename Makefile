@@ -96,6 +96,11 @@ fuzz:
 sanitize:
 	SWIFT_BACKTRACE=enable=no $(SWIFT) test --disable-xctest --sanitize=address --scratch-path .build-asan
 	SWIFT_BACKTRACE=enable=no $(SWIFT) test --disable-xctest --sanitize=thread --scratch-path .build-tsan
+	@# Proof that TSan ran at all: its build of tsan-canary must report the canary's deliberate race.
+	@SWIFT_BACKTRACE=enable=no .build-tsan/debug/tsan-canary race >/dev/null 2>.build-tsan/canary.log; \
+	if [ $$? -eq 66 ] && grep -q 'WARNING: ThreadSanitizer' .build-tsan/canary.log; then \
+		echo "ThreadSanitizer runs: it reported tsan-canary's deliberate race"; \
+	else echo "ThreadSanitizer did not report tsan-canary's deliberate race: it is not running" >&2; exit 1; fi
 
 # Release builds, the server on CPU 0 and the load on CPU 1; see bench/README.md for reading the table.
 bench:

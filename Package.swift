@@ -29,6 +29,9 @@ var targets: [Target] = [
     .executableTarget(name: "loadgen", dependencies: ["Benchmark"], path: "Sources/loadgen"),
     .executableTarget(name: "bench", dependencies: ["Benchmark"], path: "Sources/bench"),
     .executableTarget(name: "c-echo-server", path: "Sources/c-echo-server"),
+    // Four threads and a counter, racing on purpose or not: proves that ThreadSanitizer really runs
+    // (make sanitize; Tests/v0.7/ThreadSanitizerTests.swift).
+    .executableTarget(name: "tsan-canary", path: "Sources/tsan-canary"),
     .testTarget(name: "BenchmarkTests", dependencies: ["Benchmark", "Conformance"], path: "Tests/BenchmarkTests"),
     // The chapters' excerpts, diffstats and reading orders, checked against the code (Tests/Chapters).
     .testTarget(name: "ChapterTests", dependencies: ["Conformance"], path: "Tests/Chapters"),
@@ -49,7 +52,7 @@ for n in stages {
         .executable(name: "\(v)-client", targets: ["\(v)-client"]),
     ]
 }
-for tool in ["checker", "loadgen", "bench", "c-echo-server"] {
+for tool in ["checker", "loadgen", "bench", "c-echo-server", "tsan-canary"] {
     products.append(.executable(name: tool, targets: [tool]))
 }
 
