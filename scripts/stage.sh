@@ -5,6 +5,7 @@
 # From v0.6 also --idle-timeout 1s and --frame-timeout 1s (the demo waits for both), and after the demo
 # a graceful stop: `v0.N-client --pipeline 200` sends 200 frames, the server gets SIGTERM, the client
 # counts its replies until end of stream, and the server's exit status is shown.
+# From v0.7 also --io-threads 2 --workers 2: the demo starts with a slow request on one connection.
 # Exits 0 only if the client says every echo was right.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,7 @@ bin=.build/debug
 server_flags=(--port 0)
 if (( n >= 5 )); then server_flags+=(--max-connections 3); fi
 if (( n >= 6 )); then server_flags+=(--idle-timeout 1s --frame-timeout 1s); fi
+if (( n >= 7 )); then server_flags+=(--io-threads 2 --workers 2); fi
 log=$(mktemp)
 echo "server | \$ $v-server ${server_flags[*]}"
 coproc SERVER { exec "$bin/$v-server" "${server_flags[@]}" 2>"$log"; }

@@ -56,7 +56,7 @@ import Testing
 
     @Test("the client's demo passes against the server")
     func clientDemo() throws {
-        let process = try ServerProcess.start(command: try binary(server) + " --max-connections 3 --idle-timeout 1s --frame-timeout 1s",
+        let process = try ServerProcess.start(command: try binary(server) + " --max-connections 3 --idle-timeout 1s --frame-timeout 1s --io-threads 2 --workers 2",
                                               readyTimeout: .seconds(15))
         defer { process.stop() }
         let result = try runCommand("\(try binary(client)) --port \(process.address.port) --demo")
@@ -64,7 +64,10 @@ import Testing
         #expect(result.lines.contains("msgid 42 \"anyone?\" -> msgid 0 \"unknown-msgid 42\""), "\(result.lines)")
         #expect(result.lines.contains("    connections_open 1"), "\(result.lines)")
         #expect(result.lines.last?.hasPrefix("connection 4 -> \"busy ") == true, "\(result.lines)")
-        #expect(result.lines.first?.hasPrefix("an idle connection: closed by the server after ") == true, "\(result.lines)")
+        #expect(result.lines.first == "connection 1: a 1 s sleep (msgid 3) and an echo, sent together", "\(result.lines)")
+        #expect(result.lines.contains { $0.hasPrefix("connection 1: msgid 1 \"after the sleep\" after ") && $0.hasSuffix("(request order: the echo waited for the sleep)") }, "\(result.lines)")
+        #expect(result.lines.contains("    io_threads 2") && result.lines.contains("    workers 2"), "\(result.lines)")
+        #expect(result.lines.contains { $0.hasPrefix("an idle connection: closed by the server after ") }, "\(result.lines)")
         #expect(result.lines.contains { $0.hasPrefix("a frame sent one byte every 200 ms: closed by the server after ") }, "\(result.lines)")
     }
 

@@ -3,6 +3,7 @@
 // v0.2: each message is a frame (msgid 1); the reply is the next whole frame, checked msgid and payload.
 // v0.3: still blocking (the non-blocking client is v0.4); Socket.read can say "would block" now.
 // v0.5: request(msgid:_:): any msgid, the reply frame as it comes (an error frame too): --stats.
+// v0.7: send and receive apart, to pipeline requests (the threads demo).
 
 /// The echo did not come back whole.
 public struct EchoMismatch: Error, CustomStringConvertible {
@@ -42,9 +43,19 @@ public struct EchoClient: ~Copyable {
     /// Sends one frame of `msgid` and returns the frame that answers it, whatever it is (msgid 0: an
     /// error frame, `unknown-msgid 42`).
     public func request(msgid: UInt32, _ payload: [UInt8]) throws -> (msgid: UInt32, payload: [UInt8]) {
+        try send(msgid: msgid, payload)
+        return try receive()
+    }
+
+    /// Sends one frame of `msgid`, without waiting for its reply.
+    public func send(msgid: UInt32, _ payload: [UInt8]) throws {
         payload.withUnsafeBytes { codec.encode(msgid: msgid, payload: $0, into: output) }
         try output.withReadableBytes { try socket.writeAll($0) }
         output.clear()
+    }
+
+    /// Waits for the next whole frame and returns it.
+    public func receive() throws -> (msgid: UInt32, payload: [UInt8]) {
         while true {
             if let header = try codec.nextFrame(in: input) {
                 let payload = input.withReadableBytes { Array($0[FrameHeader.size..<header.frameSize]) }

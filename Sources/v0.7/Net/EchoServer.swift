@@ -205,11 +205,11 @@ public final class EchoServer: @unchecked Sendable {
 
     /// A new client, from the Acceptor (loop 0): admitted or not, then handed to the next I/O loop in
     /// turn (IOThreads.swift), which serves it from then on.
-    /// PITFALL: the limit is checked and the count raised here, in one step on the accepting loop's
-    /// thread (the only one that raises it: other loops only lower it, so it cannot pass the limit
-    /// between the check and the raise), and the count falls in connectionClosed only, which runs once
-    /// per connection: Lars checked the count in one place, raised it in another, and lowered it on
-    /// each of two clean-up paths, so it drifted.
+    /// PITFALL: the limit is checked and the count raised here, in one step on the loop's thread, and the
+    /// count falls in connectionClosed only, which runs once per connection: Lars checked the count in
+    /// one place, raised it in another, and lowered it on each of two clean-up paths, so it drifted.
+    /// (With several loops, the count is an Atomic that only this, the accepting loop, raises: the
+    /// others only lower it, so it cannot pass the limit between the check and the raise.)
     /// Guarded by: the ladder's churned-connections (make check 5).
     @discardableResult
     func newConnection(_ socket: consuming Socket, peer: SocketAddress?) -> TCPConnection? {
@@ -247,7 +247,7 @@ public final class EchoServer: @unchecked Sendable {
             connection.lingeringClose()
             return connection
         }
-        log("client \(name) connected")
+        log("client \(name) connected" + (shared.open.count > 1 ? " (I/O loop \(index))" : ""))
         return connection
     }
 

@@ -13,6 +13,10 @@ extension EchoServer {
     /// still open.
     func answerSlow(_ connection: TCPConnection, _ msgid: UInt32, _ payload: UnsafeRawBufferPointer) -> Bool {
         let handler = router.slowHandler(msgid)
+        // PITFALL: a slow handler run on the loop stops every other connection of that loop until it
+        // returns: a 1 s sleep is a 1 s stall for all of them (what --workers 0 shows on purpose). With
+        // workers, the loop only hands the request over and goes on.
+        // Guarded by: the ladder's sleep-then-echo (make check 7).
         guard let workers = shared.workers else {
             do {
                 let reply = try handler(payload)

@@ -56,7 +56,7 @@ public final class WorkerPool: @unchecked Sendable {
     public func submit(_ job: @escaping Job) -> Bool {
         let queued = lock.withLock {
             guard count < capacity, !stopping else { return false }
-            jobs[(head + count) % capacity] = job
+            jobs[(head + count) % jobs.count] = job
             count += 1
             return true
         }
@@ -84,7 +84,7 @@ public final class WorkerPool: @unchecked Sendable {
                 guard count > 0 else { return nil }       // stopping, and nothing left
                 defer {
                     jobs[head] = nil
-                    head = (head + 1) % capacity
+                    head = (head + 1) % jobs.count
                     count -= 1
                 }
                 return jobs[head]

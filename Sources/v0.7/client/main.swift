@@ -2,6 +2,7 @@
 // every echo checked; --demo, the routing demo (make stage 5); --stats, the server's counters; given
 // messages instead, the blocking conversation of v0.3. From v0.6 the demo goes on with the server's
 // deadlines (TimeoutsDemo), and --pipeline N sends N frames and reads the replies until the server stops.
+// From v0.7 the demo starts with the threads (ThreadsDemo): a slow request, and who waits for it.
 import Glibc
 import Net_v0_7
 
@@ -31,7 +32,10 @@ if let count = options.pipeline {
 if options.demo || options.stats {
     let demo = RoutingDemo(address: options.address, maxFrame: options.maxFrame)
     if options.stats { exit(demo.printStats()) }
-    // The deadlines first: the routing demo ends by filling the server up to its connection limit.
+    // The threads and the deadlines first: the routing demo ends by filling the server up to its
+    // connection limit.
+    let threads = ThreadsDemo(address: options.address, maxFrame: options.maxFrame).run()
+    guard threads == 0 else { exit(threads) }
     let timeouts = TimeoutsDemo(address: options.address, maxFrame: options.maxFrame).run()
     exit(timeouts == 0 ? demo.run() : timeouts)
 }
