@@ -10,7 +10,7 @@ LATEST  := $(lastword $(STAGES))
 
 # `make stage 2`: make reads "2" as a second goal. Take it as N, and give it an empty recipe so make
 # does not go looking for a file called "2".
-COMMANDS := stage server client diff test check pitfalls fuzz bench bench-conns bench-instr e2e
+COMMANDS := stage server client diff test check pitfalls fuzz bench bench-conns bench-instr bench-slow e2e
 ifneq ($(filter $(firstword $(MAKECMDGOALS)),$(COMMANDS)),)
   ifneq ($(word 2,$(MAKECMDGOALS)),)
     N ?= $(word 2,$(MAKECMDGOALS))
@@ -22,7 +22,7 @@ endif
 need-stage = @if [ -z "$(N)" ] || [ -z "$(filter $(N),$(STAGES))" ]; then \
 	echo "usage: make $@ N   (N is a stage: $(STAGES))" >&2; exit 2; fi
 
-.PHONY: help stage server client diff test check pitfalls fuzz sanitize bench bench-conns bench-instr e2e clean
+.PHONY: help stage server client diff test check pitfalls fuzz sanitize bench bench-conns bench-instr bench-slow e2e clean
 
 help:
 	@echo "The workbook: a network server in Swift, built in stages v0.1..v0.$(LATEST)."
@@ -40,10 +40,11 @@ help:
 	@echo "  make fuzz [N]           fuzz stage N's frame decoder, IOBuffer and connections (default: latest; FUZZ_SECONDS=60 each)"
 	@echo "  make fuzz N PITFALL=name  put a pitfall back in a scratch copy: does the fuzzer find it?"
 	@echo "  make sanitize           every test under AddressSanitizer, then under ThreadSanitizer"
-	@echo "  make bench              every stage and the C reference under the same loads: one table (bench/results.md)"
-	@echo "  make bench N            the same for stage N and the C reference"
+	@echo "  make bench              every stage and the C reference under the same loads: one table, then (v0.7 on) bench-slow (bench/results.md)"
+	@echo "  make bench N [ARGS=..]  the same for stage N and the C reference (ARGS: the stage's server flags)"
 	@echo "  make bench-conns N [ARGS=..]  how many idle connections stage N holds, and its memory per connection (ARGS: server flags)"
-	@echo "  make bench-instr N      stage N's instructions per round trip against the C reference (valgrind; row in bench/results.md)"
+	@echo "  make bench-instr N [ARGS=..]  stage N's instructions per round trip against the C reference (valgrind; row in bench/results.md)"
+	@echo "  make bench-slow N       echoes beside one client of slow requests, --workers 0 against 2 (v0.7 on; section in bench/results.md)"
 	@echo "  make e2e                (not built yet: see the stage map in README.md)"
 	@echo
 	@echo "Stages here: $(STAGES)"
@@ -108,7 +109,7 @@ ifeq ($(N),)
 	@scripts/bench.sh table
 else
 	$(need-stage)
-	@scripts/bench.sh table $(N)
+	@BENCH_SERVER_FLAGS="$(ARGS)" scripts/bench.sh table $(N)
 endif
 
 bench-conns:
@@ -117,7 +118,11 @@ bench-conns:
 
 bench-instr:
 	$(need-stage)
-	@scripts/bench.sh instr $(N)
+	@BENCH_SERVER_FLAGS="$(ARGS)" scripts/bench.sh instr $(N)
+
+bench-slow:
+	$(need-stage)
+	@scripts/bench.sh slow $(N)
 
 e2e:
 	@echo "make e2e: not built yet; it comes with stage 11." >&2; exit 1

@@ -7,7 +7,7 @@ import Glibc
 /// its stderr (the per-connection log lines) appended to a log file: a pipe nobody reads during a
 /// run would fill up and stop the server mid-benchmark.
 public struct BenchTarget: Sendable {
-    public let name: String
+    public private(set) var name: String
     public let path: String
     /// Flags after `--port {port}` (a stage's: `--idle-timeout 60s`); the C reference takes none.
     public var flags = ""
@@ -46,6 +46,15 @@ public struct BenchTarget: Sendable {
 }
 
 extension BenchTarget {
+    /// The same server started with `flags` (`--io-threads 2`), named with them in the table.
+    public func with(flags: String) -> BenchTarget {
+        guard !flags.isEmpty else { return self }
+        var target = self
+        target.flags = flags
+        target.name = "\(name) \(flags)"
+        return target
+    }
+
     /// Whether v0.N-server is built here.
     public static func builtStage(_ n: Int) -> Bool { builtProduct("v0.\(n)-server") != nil }
 }

@@ -1,21 +1,35 @@
-// ResultsFile.swift: bench/results.md, written by two commands. `make bench` writes the load table,
-// `make bench-instr N` keeps one row per stage of instructions per round trip; each keeps the other's
-// section. Each section ends with a Mermaid bar chart drawn from its own table, so that a chart can
+// ResultsFile.swift: bench/results.md, written by three commands. `make bench` writes the load table,
+// `make bench-instr N` keeps one row per stage of instructions per round trip, `make bench-slow` writes
+// the one-slow-request section at the end; each keeps the others' sections. Each section ends with a Mermaid bar chart drawn from its own table, so that a chart can
 // never say what its table does not.
 
 public enum ResultsFile {
     static let instructionsHeading = "## Instructions per round trip (make bench-instr N)"
+    public static let slowHeading = "## One slow request (make bench-slow)"
+
+    /// `file` with its one-slow-request section (from its heading to the end) replaced by `section`.
+    public static func replacingSlowRequest(in file: String, with section: String) -> String {
+        withCharts(trimmedEnd(slowSection(of: file).rest) + "\n\n" + section)
+    }
+
+    /// The file before the one-slow-request section, and that section ("" if none): always the last.
+    static func slowSection(of file: String) -> (rest: String, slow: String) {
+        guard let range = file.firstRange(of: slowHeading) else { return (file, "") }
+        return (String(file[..<range.lowerBound]), String(file[range.lowerBound...]))
+    }
 
     /// `file` with its load section (everything before the instructions section) replaced by `loads`.
     public static func replacingLoads(in file: String, with loads: String) -> String {
-        withCharts(loads + "\n" + sections(of: file).instructions)
+        let (rest, slow) = slowSection(of: file)
+        return withCharts(loads + "\n" + sections(of: rest).instructions + (slow.isEmpty ? "" : "\n" + slow))
     }
 
     /// `file` with `server`'s row of instructions per round trip set (added, or replaced), and the C
     /// reference's row set to the figure of the same run.
     public static func replacingInstructions(in file: String, server: String, perRoundTrip: Double, reference: Double,
                                              referenceName: String) -> String {
-        let (loads, old) = sections(of: file)
+        let (rest, slow) = slowSection(of: file)
+        let (loads, old) = sections(of: rest)
         var rows: [String: String] = [:]
         for line in tableLines(of: old).dropFirst(2) {
             if let name = cells(of: line).first { rows[name] = line }
@@ -40,14 +54,15 @@ public enum ResultsFile {
         |---|---:|---:|---:|
 
         """ + order.compactMap { rows[$0] }.joined(separator: "\n") + "\n"
-        return withCharts(loads + "\n" + section)
+        return withCharts(loads + "\n" + section + (slow.isEmpty ? "" : "\n" + slow))
     }
 
     /// `file` with its charts drawn again from its tables: QPS at 50 connections after the load
     /// section, instructions per round trip at the end of theirs. (`bench charts` runs this alone, for
     /// when the way charts are drawn changes.)
     public static func withCharts(_ file: String) -> String {
-        let (loads, instructions) = sections(of: withoutCharts(file))
+        let (rest, slow) = slowSection(of: withoutCharts(file))
+        let (loads, instructions) = sections(of: rest)
         var text = trimmedEnd(loads) + "\n"
         if let chart = barChart(title: "QPS at 50 connections (median of the rounds)", axis: "replies per second",
                                 table: loads, column: 2) {
@@ -56,6 +71,13 @@ public enum ResultsFile {
         if !instructions.isEmpty {
             text += "\n" + trimmedEnd(instructions) + "\n"
             if let chart = barChart(title: "Instructions per round trip", axis: "instructions", table: instructions, column: 1) {
+                text += "\n" + chart
+            }
+        }
+        if !slow.isEmpty {
+            text += "\n" + trimmedEnd(slow) + "\n"
+            if let chart = barChart(title: "Echo p99 beside one client of slow requests (median of the rounds)", axis: "microseconds",
+                                    table: slow, column: 1) {
                 text += "\n" + chart
             }
         }

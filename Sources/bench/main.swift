@@ -2,6 +2,7 @@
 //   bench table [N ...]   the load table for stages N... (default: all built) and the C reference
 //   bench conns N         idle connections held by stage N (and the C reference), memory per connection
 //   bench instr N         user-space instructions per round trip of stage N and the C reference (callgrind)
+//   bench slow N          echoes beside one client of slow requests, stage N with --workers 0 and 2 (v0.7 on)
 //   bench charts --out F  draws the charts of a results file again from its tables
 // Exit status: 0 when the figures were measured, 1 when a server could not be measured, 2 for a bad command line.
 import Benchmark
@@ -9,9 +10,10 @@ import Conformance
 import Glibc
 
 let usage = """
-usage: bench table [N ...] [--seconds 2] [--rounds 5] [--out FILE] [--toolchain TEXT]
+usage: bench table [N ...] [--seconds 2] [--rounds 5] [--out FILE] [--toolchain TEXT] [--server-flags "--io-threads 2"]
        bench conns N [--connections 10200] [--server-flags "--idle-timeout 60s"]
-       bench instr N [--requests 200] [--out FILE]
+       bench instr N [--requests 200] [--out FILE] [--server-flags "--io-threads 2"]
+       bench slow N [--seconds 2] [--rounds 3] [--out FILE] [--toolchain TEXT]
        bench charts --out FILE
 """
 
@@ -24,8 +26,8 @@ func say(_ line: String) { sysWriteAll(1, Array((line + "\n").utf8)) }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.contains("--help") { print(usage); exit(0) }
-guard let command = arguments.first, ["table", "conns", "instr", "charts"].contains(command) else {
-    fail("say what to run: table, conns, instr or charts (bench --help shows how)", status: 2)
+guard let command = arguments.first, ["table", "conns", "instr", "slow", "charts"].contains(command) else {
+    fail("say what to run: table, conns, instr, slow or charts (bench --help shows how)", status: 2)
 }
 let flags: Flags
 let stages: [Int]
@@ -35,7 +37,7 @@ do {
         guard let n = Int(word), n >= 1 else { throw UsageError("a stage is a number, not \(word)") }
         return n
     }
-    if (command == "conns" || command == "instr") && stages.count != 1 { throw UsageError("bench \(command) takes one stage number") }
+    if (command == "conns" || command == "instr" || command == "slow") && stages.count != 1 { throw UsageError("bench \(command) takes one stage number") }
     if command == "charts" && (!stages.isEmpty || flags.string("out") == nil) { throw UsageError("bench charts takes --out FILE and no stage") }
 } catch {
     fail("\(error) (bench --help shows how)", status: 2)
@@ -60,7 +62,10 @@ do {
         if chosen.isEmpty {
             chosen = (1...99).filter { BenchTarget.builtStage($0) }
         }
-        let targets = try [BenchTarget.reference()] + chosen.map { try BenchTarget.stage($0) }
+        // Server flags (make bench N ARGS=...) go to the stages, not to the C reference; such a run is
+        // printed, not written to the results file, whose rows are the stages as they start by default.
+        let serverFlags = flags.string("server-flags") ?? ""
+        let targets = try [BenchTarget.reference()] + chosen.map { try BenchTarget.stage($0).with(flags: serverFlags) }
         say("bench: \(machine.line)")
         say("bench: \(targets.map(\.name).joined(separator: ", ")); \(settings.rounds) rounds of \(BenchLoad.standard.count) loads each")
         let run = BenchRun(targets: targets, settings: settings)
@@ -70,7 +75,7 @@ do {
         let table = run.markdown(commands: commands, toolchain: flags.string("toolchain") ?? "")
         say("")
         say(table)
-        if let out = flags.string("out") {
+        if let out = flags.string("out"), serverFlags.isEmpty {
             try writeFile(out, ResultsFile.replacingLoads(in: (try? readFile(out)) ?? "", with: table))
             say("bench: written to \(out)")
         }
@@ -91,12 +96,30 @@ do {
                 if count == most { break }
             }
         }
+    case "slow":
+        guard stages[0] >= 7 else { throw UsageError("bench slow needs stage 7 or later: slow requests (msgid 4) and --workers came with v0.7") }
+        var settings = BenchSettings()
+        settings.measure = try flags.seconds("seconds", default: .seconds(2), range: 0.2...60)
+        settings.rounds = try flags.int("rounds", default: 3, range: 1...9)
+        let bench = SlowRequestBench(target: try BenchTarget.stage(stages[0]), settings: settings)
+        say("bench: \(machine.line)")
+        say("bench: v0.\(stages[0]) with \(bench.variants.joined(separator: " and with ")); \(settings.rounds) rounds")
+        try bench.run(progress: say)
+        let command = CommandLine.arguments.map { $0.contains(" ") ? shellQuoted($0) : $0 }.joined(separator: " ")
+        let section = bench.markdown(command: command, toolchain: flags.string("toolchain") ?? "")
+        say("")
+        say(section)
+        if let out = flags.string("out") {
+            try writeFile(out, ResultsFile.replacingSlowRequest(in: (try? readFile(out)) ?? "", with: section))
+            say("bench: written to \(out)")
+        }
     default:   // instr
         let requests = try flags.int("requests", default: 200, range: 10...100_000)
         say("bench: \(machine.line); valgrind --tool=callgrind, 50 connections, 64 B ping-pong, 100 warm-up round trips each, then \(requests) counted")
         // Every stage after v0.4 is also held against v0.4: its new machinery may cost the echo path at
         // most 1.2 times v0.4's instructions (WORKBOOK.md, "Performance").
-        var targets = [try BenchTarget.stage(stages[0])]
+        let serverFlags = flags.string("server-flags") ?? ""
+        var targets = [try BenchTarget.stage(stages[0]).with(flags: serverFlags)]
         if stages[0] > InstructionCount.baselineStage { targets.append(try BenchTarget.stage(InstructionCount.baselineStage)) }
         targets.append(try BenchTarget.reference())
         var counts: [String: Double] = [:]
@@ -123,7 +146,8 @@ do {
         if let ours = counts[stage], let c = counts[BenchTarget.referenceName], c > 0 {
             say("bench: \(stage) / C reference = \(decimal(ours / c, places: 2))x")
         }
-        if let out = flags.string("out"), let ours = counts[stage], let c = counts[BenchTarget.referenceName], c > 0 {
+        // A run with server flags is printed only: the file's row is the stage as it starts by default.
+        if let out = flags.string("out"), serverFlags.isEmpty, let ours = counts[stage], let c = counts[BenchTarget.referenceName], c > 0 {
             try writeFile(out, ResultsFile.replacingInstructions(in: (try? readFile(out)) ?? "", server: stage, perRoundTrip: ours,
                                                                   reference: c, referenceName: BenchTarget.referenceName))
             say("bench: \(stage)'s row written to \(out)")

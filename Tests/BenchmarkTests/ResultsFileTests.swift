@@ -1,5 +1,5 @@
-// ResultsFileTests.swift: bench/results.md keeps both commands' sections, and its charts say what its
-// tables say.
+// ResultsFileTests.swift: bench/results.md keeps the three commands' sections, and its charts say what
+// its tables say.
 import Testing
 @testable import Benchmark
 
@@ -37,6 +37,29 @@ import Testing
         #expect(file.contains("bar [181503, 9500]"))
         #expect(file.contains("bar [48.4, 121.0, 119.9]"))
         #expect(file.split(separator: "```mermaid", omittingEmptySubsequences: false).count == 3)
+        #expect(ResultsFile.withCharts(file) == file)
+    }
+
+    @Test("the slow-request section stays last through the other commands, and gets its p99 chart")
+    func slowSectionKept() {
+        let slow = """
+        \(ResultsFile.slowHeading)
+
+        | server | echo p99 | echo p50 | echo QPS | computes answered |
+        |---|---:|---:|---:|---:|
+        | v0.7 --workers 0 | 12,345 us | 300 us | 50,000 | 80 |
+        | v0.7 --workers 2 | 900 us | 250 us | 90,000 | 85 |
+
+        """
+        var file = ResultsFile.replacingSlowRequest(in: "", with: slow)
+        file = ResultsFile.replacingLoads(in: file, with: loads)
+        file = ResultsFile.replacingInstructions(in: file, server: "v0.7", perRoundTrip: 130, reference: 48.5, referenceName: "C reference")
+        file = ResultsFile.replacingSlowRequest(in: file, with: slow.replacing("900 us", with: "800 us"))
+        #expect(file.hasPrefix(loads))
+        #expect(file.contains("| v0.7 | 130.0 | 48.5 | 2.68x |"))
+        #expect(file.contains("bar [12345, 800]") && !file.contains("900 us"))
+        #expect(file.ranges(of: ResultsFile.slowHeading).count == 1)
+        #expect(file.firstRange(of: ResultsFile.slowHeading)!.lowerBound > file.firstRange(of: "Instructions per round trip")!.lowerBound)
         #expect(ResultsFile.withCharts(file) == file)
     }
 }

@@ -95,4 +95,16 @@ import Testing
         try client.expectCleanEnd(after: "the replies, at a graceful stop")
         #expect(server.process.exitStatus(waitingUpTo: .seconds(10)) == .exited(0))
     }
+
+    @Test("a protocol error while a reply waits on a worker: that reply, then too-large, then end of stream")
+    func protocolErrorAfterSlowRequest() throws {
+        let server = try SpawnedServer("--workers 1 --max-frame 64")
+        defer { server.stop() }
+        let client = try server.connect()
+        try client.send(sleepRequest(300, "owed").encoded + Frame.header(msgid: 1, length: 1000), what: "a sleep, then a header over --max-frame")
+        #expect(try server.receive(on: client, what: "the sleep's reply") == Frame(msgid: 3, payload: Array("owed".utf8)))
+        let error = try server.receive(on: client, what: "the error frame")
+        #expect(error.msgid == 0 && String(decoding: error.payload, as: UTF8.self).hasPrefix("too-large "))
+        try client.expectCleanEnd(after: "the too-large error")
+    }
 }

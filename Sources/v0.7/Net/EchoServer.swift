@@ -395,7 +395,7 @@ public final class EchoServer: @unchecked Sendable {
         sendEchoes(connection, bytes, from: echoStart, to: end)
         sendError(error.code, "\(error)", on: connection)
         log("client \(connection.peer) closing: protocol error: \(error)")
-        connection.lingeringClose()
+        connection.lingeringCloseWhenAnswered()      // after the replies still with the workers (v0.7)
     }
 
     /// msgid 2: the counters, as `name value` lines; the request must be empty. Also the per-connection

@@ -92,9 +92,9 @@ public final class TCPConnection: EventHandler {
     /// True while the server has as many replies waiting as it allows (EchoServer.maxRepliesWaiting):
     /// the peer is not read until they drain (`resumeReading`); frames already read wait in `input`.
     private(set) var readingPaused = false
-    /// The server is stopping and answered what arrived, but replies still wait on the workers: the
-    /// lingering close comes when they are out (`resumeReading`).
-    private var lingerWhenAnswered = false
+    /// A lingering close is due (a stopping server, a protocol error) but replies still wait on the
+    /// workers: it comes, bounded by this, when they are out (`resumeReading`).
+    private var lingerWhenAnswered: Duration?
 
     init(socket: consuming Socket, peer: String, loop: EventLoop, owner: ConnectionOwner) {
         fd = socket.fd
@@ -128,10 +128,15 @@ public final class TCPConnection: EventHandler {
             let gotBytes = input == nil ? readIntoLoopBuffer() : readIntoInput()
             guard gotBytes else { break }
         }
-        if replies == nil || state != .open { return lingeringClose(within: grace) }
-        // Replies still with the workers: read no more, and close when they are out (the server's
-        // grace timer closes the connection if they take too long).
-        lingerWhenAnswered = true
+        lingeringCloseWhenAnswered(within: grace)
+    }
+
+    /// A lingering close, once every reply still waiting on the workers is out (at once if none is):
+    /// meanwhile nothing more is read or answered. (Closed now, the replies owed would be lost, the
+    /// error frame that says why among them.)
+    func lingeringCloseWhenAnswered(within time: Duration = TCPConnection.lingerTime) {
+        guard replies != nil && state == .open else { return lingeringClose(within: time) }
+        lingerWhenAnswered = time
         pauseReading()
     }
 
@@ -147,8 +152,8 @@ public final class TCPConnection: EventHandler {
     /// is owed any more.
     func resumeReading() {
         guard state == .open else { return }
-        if lingerWhenAnswered {
-            if replies == nil { lingeringClose() }
+        if let time = lingerWhenAnswered {
+            if replies == nil { lingeringClose(within: time) }
             return
         }
         if readingPaused {
