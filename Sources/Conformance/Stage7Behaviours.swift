@@ -56,7 +56,7 @@ private func sleepThenEcho(_ context: BehaviourContext) throws {
         try context.echo(Array("meanwhile \(round)".utf8), on: other, what: "another connection's echo \(round) during the sleep")
     }
     guard try slow.receiveAvailable(upTo: 1, what: "nothing yet").isEmpty else {
-        throw CheckFailure("a reply came on the sleeping connection before 5 echoes on another connection were done: did the echo overtake the sleep?")
+        throw CheckFailure("the sleeping connection had a reply before 5 echoes on another connection were done: either the other connection waited for the sleep (is it run on the loop?), or the echo overtook it")
     }
     let first = try context.receiveFrame(on: slow, what: "the first reply on the sleeping connection")
     guard first == Frame(msgid: sleepMsgid, payload: Array("slept".utf8)) else {

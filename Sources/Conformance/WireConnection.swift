@@ -105,6 +105,16 @@ public final class WireConnection {
         return false
     }
 
+    /// Waits up to `wait` (and never past the deadline) until bytes (or the end of the stream) can be
+    /// read, without reading them. Returns false if nothing came.
+    public func awaitReadable(within wait: Duration) throws -> Bool {
+        let until = Deadline.after(wait, within: deadline)
+        while !until.hasPassed {
+            if try sysPoll(fd, events: Int16(POLLIN), timeoutMilliseconds: until.pollTimeout()) != 0 { return true }
+        }
+        return false
+    }
+
     /// Receives whatever has arrived, at most `limit` bytes, without waiting: [] if nothing has.
     /// Fails on end of stream or a reset: the caller expects more.
     public func receiveAvailable(upTo limit: Int, what: String) throws -> [UInt8] {

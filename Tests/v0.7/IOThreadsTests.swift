@@ -83,4 +83,37 @@ final class ThreadsSeen: @unchecked Sendable {     // `ids` is touched with `loc
         asking.close()
         #expect(server.terminate() == .exited(0))
     }
+
+    @Test("the hooks run for connections on every loop")
+    func hooksOnEveryLoop() throws {
+        let server = try EchoServer(address: SocketAddress(host: "127.0.0.1", port: 0)!, ioThreads: 2)
+        let opened = ThreadsSeen(), closed = ThreadsSeen()
+        server.onOpen = { _ in opened.add(UInt(pthread_self())) }
+        server.onClose = { _ in closed.add(UInt(pthread_self())) }
+        server.startIOThreads()
+        let one = try Socket.connect(to: server.address), two = try Socket.connect(to: server.address)
+        let deadline = ContinuousClock.now + .seconds(10)
+        while opened.all.count < 2 && ContinuousClock.now < deadline { server.loop.runOnce(timeout: 10) }
+        one.close()
+        two.close()
+        while closed.all.count < 2 && ContinuousClock.now < deadline { server.loop.runOnce(timeout: 10) }
+        #expect(Set(opened.all).count == 2 && Set(closed.all) == Set(opened.all), "open on \(opened.all), closed on \(closed.all)")
+        server.stop()
+        for thread in server.siblingThreads { thread.join() }
+    }
+
+    @Test("a second signal exits at once, while another loop still has a connection to finish")
+    func secondSignalWithTwoLoops() throws {
+        let server = try SpawnedServer("--io-threads 2 --grace 30s")
+        defer { server.stop() }
+        let first = try server.connect(), second = try server.connect()   // loop 0, then loop 1
+        try server.awaitStat("connections_open", 2, on: second, what: "with two connections")
+        first.close()
+        try server.awaitStat("connections_open", 1, on: second, what: "once loop 0's connection left")
+        #expect(kill(server.process.pid, SIGINT) == 0)
+        try second.expectCleanEnd(after: "the graceful stop")      // its lingering close waits for our FIN
+        #expect(server.process.exitStatus(waitingUpTo: .milliseconds(300)) == nil, "exited before the other loop's connection ended")
+        #expect(kill(server.process.pid, SIGINT) == 0)
+        #expect(server.process.exitStatus(waitingUpTo: .seconds(5)) == .exited(1))
+    }
 }

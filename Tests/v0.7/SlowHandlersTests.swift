@@ -7,8 +7,14 @@ import Testing
         withUnsafeBytes(of: number.bigEndian) { Array($0) } + bytes
     }
 
+    /// What the server does: check on the loop, then run (on a worker).
     func run(_ handler: SlowHandler, _ bytes: [UInt8]) -> Result<[UInt8], RequestError> {
-        bytes.withUnsafeBytes { raw in Result { () throws(RequestError) in try handler(raw) } }
+        bytes.withUnsafeBytes { raw in
+            Result { () throws(RequestError) in
+                try handler.check(raw)
+                return handler.run(raw)
+            }
+        }
     }
 
     @Test("FNV-1a-64 matches the published test vectors")

@@ -107,4 +107,39 @@ import Testing
         #expect(error.msgid == 0 && String(decoding: error.payload, as: UTF8.self).hasPrefix("too-large "))
         try client.expectCleanEnd(after: "the too-large error")
     }
+
+    @Test("replies that come back out of order do not let more requests in past the bound")
+    func boundHoldsWhileResultsArriveOutOfOrder() throws {
+        let server = try SpawnedServer("--workers 2")
+        defer { server.stop() }
+        let asking = try server.connect()
+        let client = try server.connect()
+        // A 2 s sleep at the head, then 60 quick computes: a second worker finishes those behind it, out
+        // of order, and each result that comes back must not let one more request in.
+        let compute = Frame(msgid: 4, payload: [0, 0, 0, 1] + Array("x".utf8))
+        try client.send(sleepRequest(2000, "head").encoded + (0..<60).flatMap { _ in compute.encoded }, what: "a sleep and 60 computes")
+        // Until the sleep's reply comes, look at how many computes were let in, every 50 ms or so.
+        var most = 0, done = 0
+        while !(try client.awaitReadable(within: .milliseconds(50))) {
+            let stats = try server.stats(on: asking)
+            most = max(most, stats["requests_msgid_4"] ?? 0)
+            done = stats["worker_jobs_done"] ?? 0
+        }
+        #expect(most == 31 && done == 31, "\(most) computes let in (\(done) done) while the sleep held the head: 31 may wait behind it")
+        #expect(try server.receive(on: client, what: "the sleep's reply") == Frame(msgid: 3, payload: Array("head".utf8)))
+        for index in 0..<60 {
+            #expect(try server.receive(on: client, what: "compute \(index + 1)'s reply").msgid == 4)
+        }
+    }
+
+    @Test("a connection whose reply is at a worker is not idle")
+    func notIdleWhileAReplyWaits() throws {
+        let server = try SpawnedServer("--workers 1 --idle-timeout 1s")
+        defer { server.stop() }
+        let client = try server.connect()
+        try client.send(sleepRequest(2000, "worth the wait").encoded, what: "a 2 s sleep, past the 1 s idle timeout")
+        #expect(try server.receive(on: client, what: "the sleep's reply") == Frame(msgid: 3, payload: Array("worth the wait".utf8)))
+        // Idle from the reply on: closed about a second later.
+        try client.expectEnd(after: "a second of nothing after the reply")
+    }
 }

@@ -84,6 +84,9 @@ final class Acceptor: EventHandler {
     private func pause(_ error: SystemError) -> Bool {
         log("out of file descriptors (\(errnoName(error.errno))) and no spare: accepting paused")
         stopWatching()
+        // v0.7: and try again after the back-off anyway. A connection closing on another loop reads
+        // `acceptingPaused` to know whether to wake us, and may read it just before we set it.
+        server.loop.runAfter(Acceptor.backOffDelay) { [weak self] in self?.resume() }
         return false
     }
 

@@ -14,8 +14,8 @@
 //       and 4 (compute) run on a WorkerPool, their replies in request order (SlowRequests.swift).
 import Glibc
 
-/// Serves every client at once, on one thread: the EventLoop waits for whichever socket is ready, and
-/// nothing ever blocks (muduo's TcpServer role):
+/// Serves every client at once, on one loop's thread: the EventLoop waits for whichever socket is
+/// ready, and nothing ever blocks (muduo's TcpServer role):
 ///
 ///     EventLoop ──► Acceptor.handleEvent ──► newConnection: a TCPConnection, registered for readable
 ///         │
@@ -28,9 +28,11 @@ import Glibc
 /// With --io-threads N (v0.7) there is one EchoServer per loop, each on its loop's thread: the first
 /// also accepts, and hands connections to the others (IOThreads.swift).
 ///
-/// `@unchecked Sendable`: an EchoServer's state is touched on its own loop's thread only (the loop's
-/// methods assert it). Other threads hold a reference to it only to queue work for that thread
-/// (`loop.tasks.execute`), or, for loop 0, to read what `shared` holds, which is Sendable.
+/// `@unchecked Sendable`: an EchoServer's mutable state is touched on its own loop's thread only (the
+/// loop's methods assert it). Other threads hold a reference to it to queue work for that thread
+/// (`loop.tasks.execute`), and read only its `let`s (`loop`, `shared`, `codec`): a worker, to send a
+/// result home; another loop's thread, starting, to copy loop 0's settings (which pthread_create
+/// orders after loop 0 set them).
 public final class EchoServer: @unchecked Sendable {
     public let loop: EventLoop
     public let address: SocketAddress
@@ -65,11 +67,15 @@ public final class EchoServer: @unchecked Sendable {
     public let timeouts: Timeouts
     /// True once a graceful stop has begun: when the last connection closes, `run()` returns.
     public private(set) var stopping = false
+    /// Loop 0, stopping: the other loops that have not ended yet. Set once the stop has ended this loop.
+    private var loopsStillStopping = 0
+    private var stopEnded = false
 
     /// Called once for every accepted connection, before it is read (refused ones too, before their
     /// `busy`), and once when it closes, whatever closes it (stop() included; a server dropped without
     /// stop() lets its connections go without closing them one by one, and runs no hook). Set them
-    /// before serving.
+    /// before serving: the other loops' servers take them when they start, and call them on their own
+    /// threads (v0.7), like the routes `register` adds.
     public var onOpen: ((TCPConnection) -> Void)?
     public var onClose: ((TCPConnection) -> Void)?
 
@@ -129,12 +135,12 @@ public final class EchoServer: @unchecked Sendable {
     }
 
     /// Serves clients until stopped: the other I/O loops start, this thread runs loop 0; then waits for
-    /// the other loops and the workers to end, and exits.
+    /// the other loops to end, and exits. (Not for the workers: with every loop gone, what they are
+    /// still computing has nowhere to go, and a sleep may have seconds left. exit ends them.)
     public func run() -> Never {
         startIOThreads()
         loop.run()
         for thread in siblingThreads { thread.join() }
-        shared.workers?.stop()
         exit(0)
     }
 
@@ -154,7 +160,8 @@ public final class EchoServer: @unchecked Sendable {
     /// Stops gracefully: the listener closes at once (new connections are refused), every connection
     /// answers what it has received, the frames the kernel holds for it now included, and ends with a
     /// lingering close; when the last one has closed, or `grace` has passed, `run()` returns. Called on
-    /// the first SIGINT or SIGTERM (`stopOnSignals`).
+    /// the first SIGINT or SIGTERM (`stopOnSignals`). Loop 0 passes it on to the other loops, and ends
+    /// last, once they all have: its signalfd must still hear a second signal meanwhile.
     public func stopGracefully(within grace: Duration) {
         loop.assertInLoopThread()
         guard !stopping else { return }
@@ -162,6 +169,7 @@ public final class EchoServer: @unchecked Sendable {
         acceptor?.close()                           // from now on, a connect is refused
         acceptor = nil
         log("stopping: \(openCount) connections to finish within \(grace)" + (index > 0 ? " on I/O loop \(index)" : ""))
+        loopsStillStopping = siblings.count
         for sibling in siblings { sibling.loop.tasks.execute { _ in sibling.stopGracefully(within: grace) } }
         loop.forEachHandler { ($0 as? TCPConnection)?.answerWhatArrivedAndClose(within: grace) }
         loop.runAfter(grace) { [unowned self] in
@@ -169,7 +177,21 @@ public final class EchoServer: @unchecked Sendable {
             log("stopping: the grace period is over; closing the \(openCount) connections left")
             loop.forEachHandler { ($0 as? TCPConnection)?.handleClose() }
         }
-        if openCount == 0 { loop.stop() }
+        endStopIfDone()
+    }
+
+    /// A graceful stop ends this loop once its last connection has closed and (loop 0) every other
+    /// loop has ended; another loop then tells loop 0 it has.
+    private func endStopIfDone() {
+        guard stopping, !stopEnded, openCount == 0, loopsStillStopping == 0 else { return }
+        stopEnded = true
+        loop.stop()
+        if let first = firstServer {
+            first.loop.tasks.execute { _ in
+                first.loopsStillStopping -= 1
+                first.endStopIfDone()
+            }
+        }
     }
 
     /// SIGINT and SIGTERM from now on: the first one stops gracefully within `grace`; a second one
@@ -208,8 +230,9 @@ public final class EchoServer: @unchecked Sendable {
     /// PITFALL: the limit is checked and the count raised here, in one step on the loop's thread, and the
     /// count falls in connectionClosed only, which runs once per connection: Lars checked the count in
     /// one place, raised it in another, and lowered it on each of two clean-up paths, so it drifted.
-    /// (With several loops, the count is an Atomic that only this, the accepting loop, raises: the
-    /// others only lower it, so it cannot pass the limit between the check and the raise.)
+    /// (v0.7: the count is an Atomic that only this, the accepting loop, raises: the others only lower
+    /// it, so it cannot pass the limit between the check and the raise. A connection that never opens,
+    /// its hand-off or registration failed, gives its count back where that failed, instead.)
     /// Guarded by: the ladder's churned-connections (make check 5).
     @discardableResult
     func newConnection(_ socket: consuming Socket, peer: SocketAddress?) -> TCPConnection? {
@@ -298,11 +321,11 @@ public final class EchoServer: @unchecked Sendable {
                     echoStart = used + header.frameSize
                 }
                 used += header.frameSize
-                // PITFALL: as many replies wait as a connection may have: its frames are not handled
-                // until they drain, nor read (v0.7). Read on regardless, and a client that pipelines
-                // slow requests fills our memory with their copies and replies.
+                // PITFALL: as many replies wait as a connection may have: its next frames are not
+                // handled until some drain, nor read (v0.7). Read on regardless, and a client that
+                // pipelines slow requests fills our memory with their copies and replies.
                 // Guarded by: Tests/v0.N/SlowRequestsTests.swift "a connection with too many replies waiting is not read until they drain".
-                if let replies = connection.replies, replies.count >= EchoServer.maxRepliesWaiting {
+                if connection.mustWaitForReplies {
                     connection.pauseReading()
                     break
                 }
@@ -314,19 +337,29 @@ public final class EchoServer: @unchecked Sendable {
             refuse(connection, error, bytes, echoesFrom: echoStart, to: used)
             return bytes.count
         }
-        sendEchoes(connection, bytes, from: echoStart, to: used)
+        sendEchoesInOrder(connection, bytes, from: echoStart, to: used)
         return used
     }
 
     /// Sends the run of echo frames bytes[start..<end] as they came: one send() for all of them.
-    /// (Two offsets, not a Range and a slice, each of which checks its bounds once more.)
+    /// (Two offsets, not a Range and a slice, each of which checks its bounds once more.) The echo
+    /// path's: nothing waits on the workers (handleMessages looked).
     @inline(__always)
     private func sendEchoes(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) {
         let count = end &- start           // end >= start: both are frame boundaries, in order
         guard count > 0 else { return }
         stats.echoBytes &+= count          // wrapping, not checked: see Router.route
-        let run = UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + start, count: count)
-        if let replies = connection.replies { replies.append(run) } else { connection.send(run) }
+        connection.send(UnsafeRawBufferPointer(start: bytes.baseAddress.unsafelyUnwrapped + start, count: count))
+    }
+
+    /// The same, behind the replies that wait on the workers if any do (v0.7): held in the connection's
+    /// ReplyQueue until those before them are out. (One check on the echo path's sendEchoes cost 3
+    /// of 144 instructions per round trip, make bench-instr 7: the echo path does without it.)
+    private func sendEchoesInOrder(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer, from start: Int, to end: Int) {
+        guard let replies = connection.replies else { return sendEchoes(connection, bytes, from: start, to: end) }
+        guard end > start else { return }
+        stats.echoBytes &+= end - start
+        replies.append(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
     }
 
     /// One request that is not an echo, the frame at `offset`: first the echoes before it (replies leave
@@ -338,7 +371,7 @@ public final class EchoServer: @unchecked Sendable {
         // PITFALL: the echoes waiting in the run were asked for first, so they are sent first: this
         // reply after them, never before, or a pipelining client matches replies to the wrong requests.
         // Guarded by: the ladder's pipelined-mixed (make check 5).
-        sendEchoes(connection, bytes, from: echoStart, to: offset)
+        sendEchoesInOrder(connection, bytes, from: echoStart, to: offset)
         guard connection.isOpen else { return false }   // sending them failed
         let msgid = header.msgid
         let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + FrameHeader.size)..<(offset + header.frameSize)])
@@ -392,7 +425,7 @@ public final class EchoServer: @unchecked Sendable {
     @inline(never)
     func refuse(_ connection: TCPConnection, _ error: FrameError, _ bytes: UnsafeRawBufferPointer,
                         echoesFrom echoStart: Int, to end: Int) {
-        sendEchoes(connection, bytes, from: echoStart, to: end)
+        sendEchoesInOrder(connection, bytes, from: echoStart, to: end)
         sendError(error.code, "\(error)", on: connection)
         log("client \(connection.peer) closing: protocol error: \(error)")
         connection.lingeringCloseWhenAnswered()      // after the replies still with the workers (v0.7)
@@ -434,7 +467,7 @@ public final class EchoServer: @unchecked Sendable {
         resumeAccepting()
         onClose?(connection)
         log("client \(connection.peer) closed")
-        if stopping && openCount == 0 { loop.stop() }
+        endStopIfDone()
     }
 }
 

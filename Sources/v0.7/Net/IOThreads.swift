@@ -11,8 +11,8 @@ final class ServerShared: Sendable {
     /// Connections admitted and not yet closed, on every loop: what --max-connections limits. Raised by
     /// loop 0 only, at accept; lowered by whichever loop closes one.
     let admitted = Atomic<Int>(0)
-    /// True while loop 0 has stopped accepting for lack of descriptors (Acceptor.pause): a connection
-    /// that closes on another loop then tells loop 0 to try again.
+    /// True while loop 0 has stopped accepting (Acceptor.stopWatching: out of descriptors, or the
+    /// kernel short of memory): a connection that closes on another loop then tells loop 0 to try again.
     let acceptingPaused = Atomic<Bool>(false)
     /// The worker pool; nil with --workers 0 (slow routes run on the connection's loop).
     let workers: WorkerPool?
@@ -63,7 +63,7 @@ extension EchoServer {
         guard index == 0, siblings.isEmpty, shared.open.count > 1 else { return }
         // The routes a program registered: called on every loop's thread from now on, so they must be
         // safe there (muduo's rule for its callbacks). The built-in ones are each loop's own.
-        let routes = UncheckedRoutes(list: registered)
+        let routes = UncheckedRoutes(list: registered, onOpen: onOpen, onClose: onClose)
         for index in 1..<shared.open.count {
             let made = Handoff<EchoServer>()
             siblingThreads.append(Thread.start { [self] in
@@ -71,6 +71,8 @@ extension EchoServer {
                 do {
                     server = try EchoServer(loop: index, of: self)
                     for (msgid, route) in routes.list { try server.router.register(msgid, route) }
+                    server.onOpen = routes.onOpen
+                    server.onClose = routes.onClose
                 } catch {
                     fail("I/O loop \(index) cannot start: \(error)")
                 }
@@ -134,9 +136,11 @@ extension EchoServer {
     }
 }
 
-/// Routes on their way to the other loops' threads. `@unchecked Sendable`: a Route holds closures that
-/// are not marked Sendable; `register`'s contract is that the program's handlers are safe to call from
-/// any loop's thread.
+/// Routes and hooks on their way to the other loops' threads. `@unchecked Sendable`: they hold closures
+/// that are not marked Sendable; `register`'s (and the hooks') contract is that the program's handlers
+/// are safe to call from any loop's thread.
 private struct UncheckedRoutes: @unchecked Sendable {
     let list: [(UInt32, Route)]
+    let onOpen: ((TCPConnection) -> Void)?
+    let onClose: ((TCPConnection) -> Void)?
 }

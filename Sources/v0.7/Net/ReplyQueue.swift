@@ -32,6 +32,8 @@ final class ReplyQueue {
     /// Replies owed (a run of echoes read together counts as one).
     var count: Int { entries.count - head }
     var isEmpty: Bool { head == entries.count }
+    /// Entries the array holds, those already sent included (the test that it does not grow).
+    var storedEntries: Int { entries.count }
 
     /// Keeps a place for a reply that comes later; `fill` puts it there.
     func reserve() -> Int {
@@ -54,8 +56,13 @@ final class ReplyQueue {
             firstTicket += 1
             reply.withUnsafeBytes(send)
         }
+        // The replies sent leave the array too, once they are half of it: a client that always keeps a
+        // slow request in flight would otherwise grow it by one entry per request, for ever.
         if head == entries.count {
             entries.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 16 && head * 2 >= entries.count {
+            entries.removeFirst(head)
             head = 0
         }
     }

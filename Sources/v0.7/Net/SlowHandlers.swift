@@ -3,33 +3,40 @@
 import Glibc
 
 /// A handler that may block its thread or run long: it runs on the worker pool (with --workers 0, on
-/// the connection's loop, which then serves nobody else meanwhile: chapter 7 shows it). It is given
-/// the request's payload and returns the reply's; it can run on any thread, so it touches no
-/// connection, loop or buffer pool, only its arguments.
-public typealias SlowHandler = @Sendable (_ payload: UnsafeRawBufferPointer) throws(RequestError) -> [UInt8]
+/// the connection's loop, which then serves nobody else meanwhile: chapter 7 shows it). In two parts:
+/// `check` looks at the payload on the loop, before the request is queued, so a malformed one gets
+/// `bad-request` at once (never `busy`) and costs no worker; `run` does the work, on any thread, so it
+/// touches no connection, loop or buffer pool, only its argument, and returns the reply's payload.
+public struct SlowHandler: Sendable {
+    public let check: @Sendable (_ payload: UnsafeRawBufferPointer) throws(RequestError) -> Void
+    public let run: @Sendable (_ payload: UnsafeRawBufferPointer) -> [UInt8]
+}
 
 /// msgid 3: waits the milliseconds in the payload's first 4 bytes (UInt32 big-endian, 0...10,000), then
 /// answers with the bytes after them. A stand-in for any call that blocks (a disk, a DNS lookup, a
 /// database).
-public let sleepHandler: SlowHandler = { payload throws(RequestError) in
-    let milliseconds = try leadingUInt32(payload, "sleep", in: 0...10_000)
+public let sleepHandler = SlowHandler(check: { payload throws(RequestError) in
+    _ = try leadingUInt32(payload, "sleep", in: 0...10_000)
+}, run: { payload in
+    let milliseconds = leadingUInt32(payload)
     var delay = timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)
     var left = timespec()
     while nanosleep(&delay, &left) != 0 && errno == EINTR { delay = left }
     return Array(payload[4...])
-}
+})
 
 /// msgid 4: h = FNV-1a-64 of the data after the payload's first 4 bytes, then `rounds - 1` times
 /// h = FNV-1a-64 of h as 8 big-endian bytes (rounds: UInt32 big-endian, 1...1,000,000). The reply is h,
-/// 8 bytes big-endian. CPU work: a million rounds take tens of milliseconds.
-public let computeHandler: SlowHandler = { payload throws(RequestError) in
-    let rounds = try leadingUInt32(payload, "compute", in: 1...1_000_000)
+/// 8 bytes big-endian. CPU work: a million rounds take some milliseconds.
+public let computeHandler = SlowHandler(check: { payload throws(RequestError) in
+    _ = try leadingUInt32(payload, "compute", in: 1...1_000_000)
+}, run: { payload in
     var hash = fnv1a64(UnsafeRawBufferPointer(rebasing: payload[4...]))
-    for _ in 1..<rounds {
+    for _ in 1..<leadingUInt32(payload) {
         hash = withUnsafeBytes(of: hash.bigEndian) { fnv1a64($0) }
     }
     return withUnsafeBytes(of: hash.bigEndian) { Array($0) }
-}
+})
 
 /// FNV-1a, 64 bits: for each byte, xor it in, then multiply by the FNV prime.
 public func fnv1a64(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
@@ -47,9 +54,14 @@ private func leadingUInt32(_ payload: UnsafeRawBufferPointer, _ name: String, in
     guard payload.count >= 4 else {
         throw RequestError(.badRequest, "\(name) needs a 4-byte number first, got \(payload.count) bytes")
     }
-    let value = UInt32(bigEndian: payload.loadUnaligned(as: UInt32.self))
+    let value = leadingUInt32(payload)
     guard range.contains(value) else {
         throw RequestError(.badRequest, "\(name): \(value) is outside \(range.lowerBound)...\(range.upperBound)")
     }
     return value
+}
+
+/// The UInt32 big-endian at the front of a payload that `check` has passed.
+private func leadingUInt32(_ payload: UnsafeRawBufferPointer) -> UInt32 {
+    UInt32(bigEndian: payload.loadUnaligned(as: UInt32.self))
 }

@@ -3,7 +3,7 @@
 
 extension EchoServer {
     /// How many replies a connection may have waiting (see ReplyQueue) before the server stops
-    /// reading it until they drain: backpressure, not memory. (A run of echoes read together counts
+    /// reading it until some are out: backpressure, not memory. (A run of echoes read together counts
     /// as one.)
     public static let maxRepliesWaiting = 32
 
@@ -13,17 +13,18 @@ extension EchoServer {
     /// still open.
     func answerSlow(_ connection: TCPConnection, _ msgid: UInt32, _ payload: UnsafeRawBufferPointer) -> Bool {
         let handler = router.slowHandler(msgid)
+        do {
+            try handler.check(payload)
+        } catch {
+            sendError(error.code, error.reason, on: connection)      // malformed: at once, in its place
+            return connection.isOpen
+        }
         // PITFALL: a slow handler run on the loop stops every other connection of that loop until it
         // returns: a 1 s sleep is a 1 s stall for all of them (what --workers 0 shows on purpose). With
         // workers, the loop only hands the request over and goes on.
         // Guarded by: the ladder's sleep-then-echo (make check 7).
         guard let workers = shared.workers else {
-            do {
-                let reply = try handler(payload)
-                reply.withUnsafeBytes { sendReply(msgid, $0, on: connection) }
-            } catch {
-                sendError(error.code, error.reason, on: connection)
-            }
+            handler.run(payload).withUnsafeBytes { sendReply(msgid, $0, on: connection) }
             return connection.isOpen
         }
         let replies = connection.replies ?? ReplyQueue()
@@ -41,9 +42,11 @@ extension EchoServer {
                 shared.jobsSkipped.add(1, ordering: .relaxed)
                 return
             }
-            let result = request.withUnsafeBytes { bytes in Result { () throws(RequestError) in try handler(bytes) } }
-            // Back to the connection's own loop, which alone may write to it.
-            loop.tasks.execute { _ in self.deliver(result, msgid: msgid, ticket: ticket, to: id) }
+            let reply = request.withUnsafeBytes { handler.run($0) }
+            // Back to the connection's own loop, which alone may write to it. (Refused: the server
+            // is stopping, and that loop is gone.)
+            let handed = loop.tasks.execute { _ in self.deliver(.success(reply), msgid: msgid, ticket: ticket, to: id) }
+            if !handed { shared.resultsDropped.add(1, ordering: .relaxed) }
         }
         guard queued else {
             // Full: `busy`, now, in this request's place. The loop never waits for a worker.
@@ -79,13 +82,18 @@ extension EchoServer {
         stats.otherBytesOut += frame.readableCount
         replies.fill(ticket, with: frame.withReadableBytes { Array($0) }) { connection.send($0) }
         if replies.isEmpty { connection.replies = nil }
-        connection.resumeReading()
+        // Below the bound again (or none left): read on, answering first what waits in `input`.
+        if !connection.mustWaitForReplies { connection.resumeReading() }
     }
 
     /// Frames that arrive while replies wait on the workers: answered as usual, from the first, but
     /// every reply waits in the ReplyQueue behind those (sendEchoes and send see `replies`).
     @inline(never)
     func answerBehindWaitingReplies(_ connection: TCPConnection, _ bytes: UnsafeRawBufferPointer) -> Int {
+        if connection.mustWaitForReplies {       // (see answerMixed)
+            connection.pauseReading()
+            return 0
+        }
         do {
             guard let header = try codec.nextFrame(in: bytes, at: 0) else { return 0 }
             return answerMixed(connection, bytes, echoesUpTo: 0, header, router.route(header.msgid))
@@ -95,11 +103,16 @@ extension EchoServer {
         }
     }
 
-    /// A reply frame: `msgid`, then `payload`.
+    /// A reply frame: `msgid`, then `payload`. (--workers 0.)
     private func sendReply(_ msgid: UInt32, _ payload: UnsafeRawBufferPointer, on connection: TCPConnection) {
         let frame = pool.take()
         defer { pool.recycle(frame) }
         codec.encode(msgid: msgid, payload: payload, into: frame)
         send(frame, on: connection)
     }
+}
+
+extension TCPConnection {
+    /// As many replies wait on the workers as a connection may have (EchoServer.maxRepliesWaiting).
+    var mustWaitForReplies: Bool { (replies?.count ?? 0) >= EchoServer.maxRepliesWaiting }
 }

@@ -90,7 +90,7 @@ public final class TCPConnection: EventHandler {
     /// (see ReplyQueue); nil while none is. The server's.
     var replies: ReplyQueue?
     /// True while the server has as many replies waiting as it allows (EchoServer.maxRepliesWaiting):
-    /// the peer is not read until they drain (`resumeReading`); frames already read wait in `input`.
+    /// the peer is not read until fewer wait (`resumeReading`); frames already read wait in `input`.
     private(set) var readingPaused = false
     /// A lingering close is due (a stopping server, a protocol error) but replies still wait on the
     /// workers: it comes, bounded by this, when they are out (`resumeReading`).
@@ -107,14 +107,15 @@ public final class TCPConnection: EventHandler {
 
     /// Which of the server's deadlines has passed at `now` (ticks of the loop's coarse clock; a limit of
     /// 0 is off), if any. Idle means nothing received and nothing owed either way: a client downloading
-    /// a long reply, or in the middle of a frame, is not idle (the write and frame deadlines watch those).
+    /// a long reply, or in the middle of a frame, is not idle (the write and frame deadlines watch those);
+    /// nor is one whose replies wait on the workers (v0.7).
     /// (More than `limit` ticks, not as many: a stamp taken just before the clock's next tick would
     /// otherwise expire up to one tick early.)
     func expiredDeadline(now: UInt32, idle: UInt32, frame: UInt32, write: UInt32) -> TimeoutKind? {
         if write > 0 && output != nil && now &- writeProgressTick > write { return .write }
         // (A frame's deadline runs only while we read: past the high-water mark the peer cannot finish it.)
         if frame > 0 && input != nil && interest.contains(.readable) && now &- frameStartTick > frame { return .frame }
-        if idle > 0 && output == nil && input == nil && now &- lastActiveTick > idle { return .idle }
+        if idle > 0 && output == nil && input == nil && replies == nil && now &- lastActiveTick > idle { return .idle }
         return nil
     }
 
@@ -140,7 +141,7 @@ public final class TCPConnection: EventHandler {
         pauseReading()
     }
 
-    /// The server has as many replies waiting as it allows: stop reading this peer until they drain.
+    /// The server has as many replies waiting as it allows: stop reading this peer until fewer wait.
     func pauseReading() {
         readingPaused = true
         setInterest(interest.subtracting(.readable))
@@ -152,27 +153,34 @@ public final class TCPConnection: EventHandler {
     /// is owed any more.
     func resumeReading() {
         guard state == .open else { return }
-        if let time = lingerWhenAnswered {
-            if replies == nil { lingeringClose(within: time) }
-            return
-        }
+        if replies == nil { lastActiveTick = loop.tick }      // the idle deadline starts from here
         if readingPaused {
             readingPaused = false
-            if let input {
-                let used = input.withReadableBytes { handleMessages($0) }
-                input.consume(used)
-                if used > 0 { frameStartTick = loop.tick }
-                if input.isEmpty || state != .open {
-                    loop.pool.recycle(input)
-                    self.input = nil
-                }
-            }
+            answerWhatWaitsInInput()                           // (which may pause it again)
         }
-        guard state == .open, !readingPaused else { return }
+        guard state == .open else { return }
+        if let time = lingerWhenAnswered {
+            // A lingering close is due once the replies are out; until then nothing more is read.
+            if replies == nil { lingeringClose(within: time) } else { pauseReading() }
+            return
+        }
+        guard !readingPaused else { return }
         if peerEnded {
             if replies == nil && output == nil { handleClose() }
-        } else if !interest.contains(.readable) && (output?.readableCount ?? 0) < loop.outputHighWater {
+        } else if !interest.contains(.readable) && (output?.readableCount ?? 0) <= loop.outputLowWater {
             setInterest(output == nil ? .readable : [.readable, .writable])
+        }
+    }
+
+    /// The whole frames read while reading was paused: answered now.
+    private func answerWhatWaitsInInput() {
+        guard let input else { return }
+        let used = input.withReadableBytes { handleMessages($0) }
+        input.consume(used)
+        if used > 0 { frameStartTick = loop.tick }
+        if input.isEmpty || state != .open {
+            loop.pool.recycle(input)
+            self.input = nil
         }
     }
 
@@ -332,7 +340,7 @@ public final class TCPConnection: EventHandler {
 
     /// Keeps what the kernel would not take, to be written on EPOLLOUT.
     private func queue(_ bytes: UnsafeRawBufferPointer) {
-        let reading = !readingPaused && (output == nil || interest.contains(.readable))   // (stopped: only the low mark restarts it)
+        let reading = !readingPaused && !peerEnded && (output == nil || interest.contains(.readable))   // (stopped: only the low mark restarts it)
         if output == nil { writeProgressTick = loop.tick }   // newly owed: the write deadline starts
         let queue = output ?? loop.pool.take(minimumCapacity: bytes.count)
         queue.append(bytes)

@@ -5,8 +5,8 @@ import Synchronization
 /// M worker threads and one queue of jobs, shared by every event loop (the server's --workers and
 /// --queue). A loop never waits for a worker: `submit` queues a job, or says at once that the queue is
 /// full. A worker takes the oldest job, runs it, and takes the next. What a job produces goes back to
-/// its connection's loop through that loop's task queue (EchoServer.dispatch), never from here to a
-/// socket: a connection is touched by its own loop's thread only.
+/// its connection's loop through that loop's task queue (EchoServer.answerSlow, deliver), never from
+/// here to a socket: a connection is touched by its own loop's thread only.
 ///
 ///     loop 0 ─┐                      ┌─► worker 1 ─► result ─► loop k's tasks.execute ─► its connection
 ///     loop 1 ─┼─► submit ─► [queue] ─┤
@@ -30,7 +30,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var head = 0, count = 0
     private var stopping = false
     private var threads: [Thread] = []
-    /// Jobs running now; run to the end; refused because the queue was full.
+    /// Jobs running now; taken and finished (a job that found its connection gone, and did nothing,
+    /// included); refused because the queue was full.
     public let running = Atomic<Int>(0)
     public let done = Atomic<Int>(0)
     public let refused = Atomic<Int>(0)
