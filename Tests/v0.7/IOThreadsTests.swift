@@ -116,4 +116,34 @@ final class ThreadsSeen: @unchecked Sendable {     // `ids` is touched with `loc
         #expect(kill(server.process.pid, SIGINT) == 0)
         #expect(server.process.exitStatus(waitingUpTo: .seconds(5)) == .exited(1))
     }
+
+    @Test("stats add up every loop's counters, and keep their place among the replies")
+    func statsOfEveryLoop() throws {
+        let server = try SpawnedServer("--io-threads 3")
+        defer { server.stop() }
+        let connections = try (0..<3).map { _ in try server.connect() }   // one on each loop
+        for (index, connection) in connections.enumerated() {
+            for round in 0..<(index + 1) {
+                try server.context.echo(Array("loop \(index), \(round)".utf8), on: connection, what: "an echo")
+            }
+        }
+        // Pipelined behind an echo and before another, on loop 1: the reply waits for loops 0 and 2.
+        let asking = connections[1]
+        let before = echoRequest("before"), after = echoRequest("after")
+        try asking.send(before.encoded + Frame(msgid: 2, payload: []).encoded + after.encoded, what: "an echo, stats, an echo")
+        #expect(try server.receive(on: asking, what: "the first echo") == before)
+        let reply = try server.receive(on: asking, what: "the stats")
+        #expect(try server.receive(on: asking, what: "the last echo") == after)
+        var stats: [String: Int] = [:]
+        for line in String(decoding: reply.payload, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            stats[String(parts[0])] = Int(parts[1])
+        }
+        // 1 + 2 + 3 echoes before, then "before" and the stats request itself ("after" comes later):
+        // every loop's, not loop 1's alone (which would say 3 echoes).
+        #expect(reply.msgid == 2, "\(reply)")
+        #expect(stats["requests_msgid_1"] == 7 && stats["requests_msgid_2"] == 1 && stats["frames_in"] == 8, "\(stats)")
+        #expect(stats["connections_total"] == 3 && stats["connections_open"] == 3 && stats["connection_stats_requests"] == 1, "\(stats)")
+        #expect(stats["loop_0_connections"] == 1 && stats["loop_1_connections"] == 1 && stats["loop_2_connections"] == 1, "\(stats)")
+    }
 }

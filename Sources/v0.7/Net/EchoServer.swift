@@ -60,6 +60,10 @@ public final class EchoServer: @unchecked Sendable {
     var nextLoop = 0
     /// Loops 1..<N: loop 0's server, which accepts (weak: it holds this one in `siblings`).
     private(set) weak var firstServer: EchoServer?
+    /// Every loop's server but this one, once all have started: whom a stats request asks. Not
+    /// retained: loop 0 keeps them all (`siblings`), and they it.
+    var others: [Unretained<EchoServer>] = []
+    var otherServers: [EchoServer] { others.map(\.object) }
     /// The routes `register` added, which the other loops' servers add too when they start.
     var registered: [(UInt32, Route)] = []
     var stats = ServerStats()
@@ -381,6 +385,8 @@ public final class EchoServer: @unchecked Sendable {
             return connection.isOpen
         }
         switch router.kind(msgid) {
+        case .handler where msgid == statsMsgid && !otherServers.isEmpty:
+            return answerStatsOfEveryLoop(connection, payload)      // v0.7: every loop's counters, added up
         case .handler: break
         case .slow: return answerSlow(connection, msgid, payload)
         default:
@@ -437,17 +443,21 @@ public final class EchoServer: @unchecked Sendable {
         guard request.payload.isEmpty else { throw RequestError(.badRequest, "stats takes no payload, got \(request.payload.count) bytes") }
         let asked = StatsAsked.of(request.connection)
         asked.count += 1
+        var utf8 = ServerStats.text(statsLines(connectionStatsRequests: asked.count))
+        utf8.withUTF8 { reply.append(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// This loop's counters as stats lines (and the server-wide ones: connections open, threads).
+    func statsLines(connectionStatsRequests: Int) -> [(String, Int)] {
         let timers = loop.timers
-        let text = stats.report(router: router, connectionsOpen: shared.connectionsOpen, openFDs: sysOpenFDCount() ?? -1,
-                                extra: [("connection_stats_requests", asked.count),
+        return stats.report(router: router, connectionsOpen: shared.connectionsOpen, openFDs: sysOpenFDCount() ?? -1,
+                                extra: [("connection_stats_requests", connectionStatsRequests),
                                         ("timers_active", timers.count), ("timers_fired", timers.fired),
                                         ("loop_lag_last_us", Int(timers.lastLag / .microseconds(1))),
                                         ("loop_lag_max_us", Int(timers.maxLag / .microseconds(1))),
                                         ("timeouts_idle", stats.timeouts[.idle, default: 0]),
                                         ("timeouts_frame", stats.timeouts[.frame, default: 0]),
                                         ("timeouts_write", stats.timeouts[.write, default: 0])] + threadStats())
-        var utf8 = text
-        utf8.withUTF8 { reply.append(UnsafeRawBufferPointer($0)) }
     }
 
     func connectionFailed(_ connection: TCPConnection, _ error: any Error) {

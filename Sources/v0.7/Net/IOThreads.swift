@@ -81,6 +81,13 @@ extension EchoServer {
             })
             siblings.append(made.take())
         }
+        // Each server learns the others (for stats), before any connection comes to it: a task queued
+        // now runs before the hand-offs queued after it.
+        let all = [self] + siblings
+        others = siblings.map(Unretained.init)
+        for sibling in siblings {
+            sibling.loop.tasks.execute { _ in sibling.others = all.filter { $0 !== sibling }.map(Unretained.init) }
+        }
         log("\(shared.open.count) I/O loops, \(shared.workers.map { "\($0.threadCount) workers" } ?? "no workers")")
     }
 

@@ -1,6 +1,7 @@
 // ServerStats.swift: what the server counts as it goes, and the text msgid 2 (stats) answers with.
 // v0.5: new.
 // v0.6: timeouts by kind (the report adds timers, loop lag and timeouts at its end).
+// v0.7: the report as lines, which the loops of a threaded server add up (ServerWideStats.swift).
 
 /// The server's counters, reported by msgid 2 as `name value` lines (Redis's INFO style). A name, once
 /// reported, is reported by every later stage with the same meaning; stages only add names (chapter 5
@@ -30,8 +31,8 @@ struct ServerStats {
         errors[ErrorCode.allCases.firstIndex(of: code)!] += 1
     }
 
-    /// The stats reply: one `name value` line each, in a fixed order.
-    func report(router: borrowing Router, connectionsOpen: Int, openFDs: Int, extra: [(String, Int)]) -> String {
+    /// The stats reply's lines, `name value` each, in a fixed order (`text` makes the reply of them).
+    func report(router: borrowing Router, connectionsOpen: Int, openFDs: Int, extra: [(String, Int)]) -> [(String, Int)] {
         var lines: [(String, Int)] = [
             ("connections_open", connectionsOpen),
             ("connections_total", connectionsTotal),
@@ -48,6 +49,10 @@ struct ServerStats {
         lines.append(("requests_unknown_msgid", router.requestsUnrouted))
         lines.append(("fds_open", openFDs))
         lines += extra
-        return lines.map { "\($0.0) \($0.1)\n" }.joined()
+        return lines
+    }
+
+    static func text(_ lines: [(String, Int)]) -> String {
+        lines.map { "\($0.0) \($0.1)\n" }.joined()
     }
 }
