@@ -8,7 +8,9 @@
 // another client, or close one of the server's connections, while the loop is dispatching. From v0.5
 // (built with -D FUZZ_ROUTER): frames of any msgid, answered through the router (msgid 1 an echo, the
 // others an error frame in its place), the lingering close after an oversized header, and the on-open
-// and on-close hooks.
+// and on-close hooks. From v0.7 (-D FUZZ_SLOW): msgid 3 (sleep) and 4 (compute) too, answered on the
+// loop (no workers: one loop, no threads, so that each input replays the same way); the fuzzer's
+// payloads make every sleep too long (bad-request) and a compute either that or 66,051 rounds.
 //
 // After every input: each peer got, in order and once, every whole frame it sent (from v0.5: the reply
 // to it), then end of stream (after an oversized header: the frames before it and the error frame; in
@@ -520,6 +522,28 @@ func expectedReply(to frame: ArraySlice<UInt8>) -> [UInt8] {
     case 1: return Array(frame)
     case 0: (code, reason) = (.badRequest, "msgid 0 is the error frame: only the server sends it")
     case 2: (code, reason) = (.badRequest, "stats takes no payload, got \(frame.count - 8) bytes")
+    #if FUZZ_SLOW
+    case 3, 4:
+        let name = msgid == 3 ? "sleep" : "compute", range: ClosedRange<UInt32> = msgid == 3 ? 0...10_000 : 1...1_000_000
+        let payload = Array(frame.dropFirst(8))
+        guard payload.count >= 4 else {
+            (code, reason) = (.badRequest, "\(name) needs a 4-byte number first, got \(payload.count) bytes")
+            break
+        }
+        let number = payload.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
+        guard range.contains(number) else {
+            (code, reason) = (.badRequest, "\(name): \(number) is outside \(range.lowerBound)...\(range.upperBound)")
+            break
+        }
+        // Only a compute gets here (no 4 consecutive bytes make a sleep of 10 s or less): FNV-1a-64,
+        // worked out here independently of the server's.
+        func fnv(_ bytes: some Sequence<UInt8>) -> UInt64 {
+            bytes.reduce(0xcbf2_9ce4_8422_2325) { ($0 ^ UInt64($1)) &* 0x0000_0100_0000_01b3 }
+        }
+        var hash = fnv(payload.dropFirst(4))
+        for _ in 1..<number { hash = fnv(withUnsafeBytes(of: hash.bigEndian, Array.init)) }
+        return header(msgid: 4, length: 8) + withUnsafeBytes(of: hash.bigEndian, Array.init)
+    #endif
     default: (code, reason) = (.unknownMsgid, "\(msgid)")
     }
     let reply = IOBuffer(capacity: 64)

@@ -54,6 +54,7 @@ fi
 defines=()
 if [[ -f Sources/$v/Net/TCPClient.swift ]]; then defines+=(-D FUZZ_TCPCLIENT); fi
 if [[ -f Sources/$v/Net/Router.swift ]]; then defines+=(-D FUZZ_ROUTER); fi
+if [[ -f Sources/$v/Net/SlowHandlers.swift ]]; then defines+=(-D FUZZ_SLOW); fi
 
 # A crash under ASan must end the run, not hang it: Swift's crash backtracer waits on the process
 # the sanitizer is already reporting on. The fuzzer's own report (and the saved input) say enough.
