@@ -19,7 +19,7 @@ public struct BenchSettings: Sendable {
     public var measure: Duration = .seconds(2)
     public var rounds = 5
     public var logDirectory = ".build/bench"
-    /// Server on CPU 0, generator on CPU 1 (with two CPUs or more). Unpinned, the scheduler may put
+    /// Server on CPU 0 (every thread of it), generator on CPU 1 (with two CPUs or more). Unpinned, the scheduler may put
     /// both on one core for a while, and a 1-connection ping-pong then runs 3x faster (no cross-core
     /// wake-ups), so run-to-run figures would depend on luck.
     public var pin = true
@@ -51,7 +51,7 @@ public final class BenchRun {
             for (t, target) in targets.enumerated() {
                 let server = try target.start(logDirectory: settings.logDirectory)
                 defer { server.stop() }
-                if pinned { try? sysPinToCPU(server.pid, cpu: 0) }
+                if pinned { pinThreads(of: server.pid, toCPU: 0) }
                 for (l, load) in loads.enumerated() {
                     var plan = LoadPlan(address: server.address, connections: load.connections)
                     plan.payloadSize = load.payloadSize
@@ -59,6 +59,9 @@ public final class BenchRun {
                     plan.serverPID = server.pid
                     let generator = try LoadGenerator(plan: plan)
                     generator.connect()
+                    // Again, now that the server serves: threads it started after its ready line (v0.7's
+                    // I/O loops) are pinned too, whether or not they inherited the first pin.
+                    if pinned && l == 0 { pinThreads(of: server.pid, toCPU: 0) }
                     let result = generator.run(warmUp: settings.warmUp, measure: settings.measure)
                     generator.close()
                     results[t][l].append(result)
@@ -158,5 +161,16 @@ extension BenchRun {
         text += lines.joined(separator: "\n") + "\n"
         if !notes.isEmpty { text += "\n" + notes.map { "- \($0)" }.joined(separator: "\n") + "\n" }
         return text
+    }
+}
+
+/// Pins every thread of process `pid` (each entry of /proc/PID/task) to `cpu`: sched_setaffinity on a
+/// pid pins only that one thread, and a threaded server's loops and workers would run anywhere.
+func pinThreads(of pid: pid_t, toCPU cpu: Int) {
+    guard let directory = opendir("/proc/\(pid)/task") else { return }
+    defer { closedir(directory) }
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if let tid = pid_t(name) { try? sysPinToCPU(tid, cpu: cpu) }
     }
 }

@@ -40,7 +40,7 @@ public final class SlowRequestBench {
                 // Every thread of the server (its loops and its workers) on CPU 0; this process (the
                 // echoes and the slow client) on CPU 1. Pinned after the connections: the server's
                 // threads all exist by then.
-                if pinned { pinAllThreads(of: server.pid, cpu: 0) }
+                if pinned { pinThreads(of: server.pid, toCPU: 0) }
                 let slow = SlowClient(address: server.address, rounds: SlowRequestBench.computeRounds)
                 let echoes = generator.run(warmUp: settings.warmUp, measure: settings.measure)
                 let computes = slow.stop()
@@ -49,11 +49,6 @@ public final class SlowRequestBench {
                 progress("round \(round)/\(settings.rounds)  \(target.name) \(flags)  \(plan.summary) beside one compute client: \(echoes.line); \(computes) computes answered")
             }
         }
-    }
-
-    private func pinAllThreads(of pid: pid_t, cpu: Int) {
-        guard let tasks = try? runCommand("ls /proc/\(pid)/task", timeout: .seconds(5)) else { return }
-        for line in tasks.lines { if let tid = pid_t(line) { try? sysPinToCPU(tid, cpu: cpu) } }
     }
 
     func median(_ v: Int, _ figure: ((echoes: LoadResult, computes: Int)) -> Double) -> Double {

@@ -55,7 +55,8 @@ import Testing
         defer { server.stop() }
         let asking = try server.connect()
         let busy = try server.connect()
-        try busy.send(sleepRequest(500, "keeps the worker").encoded, what: "a 500 ms sleep")
+        // 1.5 s: time enough, under the sanitizers too, for the second client to send, be queued and reset.
+        try busy.send(sleepRequest(1500, "keeps the worker").encoded, what: "a 1.5 s sleep")
         try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
         let leaving = try server.connect()
         try leaving.send(sleepRequest(10, "nobody waits").encoded, what: "a sleep that waits for the worker")
