@@ -20,9 +20,11 @@ let stage7Behaviours: [Behaviour] = [
 private let sleepMsgid: UInt32 = 3
 private let computeMsgid: UInt32 = 4
 
-/// A sleep request: `milliseconds`, then `bytes` to come back.
-private func sleepFrame(_ milliseconds: UInt32, _ text: String) -> Frame {
-    Frame(msgid: sleepMsgid, payload: bigEndian(milliseconds) + Array(text.utf8))
+extension Frame {
+    /// A sleep request (msgid 3): `milliseconds`, then `text`, which comes back after that delay.
+    public static func sleep(_ milliseconds: UInt32, _ text: String) -> Frame {
+        Frame(msgid: sleepMsgid, payload: bigEndian(milliseconds) + Array(text.utf8))
+    }
 }
 
 private func bigEndian(_ value: UInt32) -> [UInt8] {
@@ -50,7 +52,7 @@ private func loopsSpread(_ context: BehaviourContext) throws {
 private func sleepThenEcho(_ context: BehaviourContext) throws {
     let slow = try context.connect()
     let other = try context.connect()
-    let sleep = sleepFrame(1000, "slept"), echo = Frame(msgid: Frame.echoMsgid, payload: Array("after the sleep".utf8))
+    let sleep = Frame.sleep(1000, "slept"), echo = Frame(msgid: Frame.echoMsgid, payload: Array("after the sleep".utf8))
     try slow.send(sleep.encoded + echo.encoded, what: "a 1 s sleep and an echo")
     for round in 0..<5 {
         try context.echo(Array("meanwhile \(round)".utf8), on: other, what: "another connection's echo \(round) during the sleep")
@@ -72,10 +74,10 @@ private func queueFullBusy(_ context: BehaviourContext) throws {
     let asking = try context.connect()
     let slow = try context.connect()
     let other = try context.connect()
-    try slow.send(sleepFrame(1500, "one").encoded, what: "a 1.5 s sleep")
+    try slow.send(Frame.sleep(1500, "one").encoded, what: "a 1.5 s sleep")
     try awaitStats(context, on: asking, until: "worker_jobs_running", is: 1, what: "once the worker took the first sleep")
     let echo = Frame(msgid: Frame.echoMsgid, payload: Array("four".utf8))
-    try slow.send(sleepFrame(10, "two").encoded + sleepFrame(0, "three").encoded + echo.encoded,
+    try slow.send(Frame.sleep(10, "two").encoded + Frame.sleep(0, "three").encoded + echo.encoded,
                   what: "a second sleep (queued), a third (the queue is full) and an echo")
     try context.echo(Array("not stalled".utf8), on: other, what: "another connection's echo while the worker is busy")
     try expectFrame(Frame(msgid: sleepMsgid, payload: Array("one".utf8)), context.receiveFrame(on: slow, what: "reply 1 of 4"), "reply 1 of 4 (the first sleep)")
@@ -95,7 +97,7 @@ private func slowThenClose(_ context: BehaviourContext) throws {
     let baseline = try ProcessStats.openFileCount(of: pid)
     for client in 0..<200 {
         let connection = try context.connect()
-        try connection.send(sleepFrame(20, "for client \(client)").encoded, what: "client \(client)'s sleep")
+        try connection.send(Frame.sleep(20, "for client \(client)").encoded, what: "client \(client)'s sleep")
         if client % 4 == 0 { try connection.reset() } else { connection.close() }
     }
     for client in 0..<20 {
@@ -147,7 +149,7 @@ private func computeFNV(_ context: BehaviourContext) throws {
         let expected = Frame(msgid: computeMsgid, payload: computeExpected(rounds: rounds, data))
         try expectFrame(expected, reply, "compute, \(rounds) rounds over \(data.count) bytes")
     }
-    let sleep = sleepFrame(0, "no wait")
+    let sleep = Frame.sleep(0, "no wait")
     try connection.send(sleep.encoded, what: "a 0 ms sleep")
     try expectFrame(Frame(msgid: sleepMsgid, payload: Array("no wait".utf8)), context.receiveFrame(on: connection, what: "the sleep's reply"), "a 0 ms sleep")
     let bad: [(Frame, String)] = [(Frame(msgid: computeMsgid, payload: [0, 1]), "compute with 2 bytes"),

@@ -65,10 +65,10 @@ final class ThreadsSeen: @unchecked Sendable {     // `ids` is touched with `loc
             let connection = try server.connect()
             switch cycle % 4 {
             case 0:
-                try connection.send(sleepRequest(UInt32(cycle % 3), "c\(cycle)").encoded, what: "a sleep, then a reset")
+                try connection.send(Frame.sleep(UInt32(cycle % 3), "c\(cycle)").encoded, what: "a sleep, then a reset")
                 try connection.reset()
             case 1:
-                try connection.send(sleepRequest(0, "c\(cycle)").encoded + echoRequest("e").encoded, what: "a sleep and an echo")
+                try connection.send(Frame.sleep(0, "c\(cycle)").encoded + echoRequest("e").encoded, what: "a sleep and an echo")
                 _ = try server.receive(on: connection, what: "the sleep's reply")
                 _ = try server.receive(on: connection, what: "the echo's reply")
                 connection.close()

@@ -13,7 +13,7 @@ import Testing
         defer { server.stop() }
         let asking = try server.connect()
         let gone = try server.connect()
-        try gone.send(sleepRequest(800, "for the client that left").encoded, what: "an 800 ms sleep")
+        try gone.send(Frame.sleep(800, "for the client that left").encoded, what: "an 800 ms sleep")
         try server.awaitStat("worker_jobs_running", 1, on: asking, what: "once a worker took the sleep")
         // A reset: the server closes at once. (After a plain close, a half-close as far as the server
         // can tell, it would keep the connection until the reply is out: the peer may still read.)
@@ -22,7 +22,7 @@ import Testing
         // The next client likely gets the same fd number, and has a sleep of its own at a worker when
         // the first one's result comes back (as ticket 0 of its own queue, were it looked up by fd).
         let next = try server.connect()
-        try next.send(sleepRequest(1500, "mine").encoded, what: "a 1.5 s sleep")
+        try next.send(Frame.sleep(1500, "mine").encoded, what: "a 1.5 s sleep")
         let reply = try server.receive(on: next, what: "the reply to the 1.5 s sleep")
         #expect(reply == Frame(msgid: 3, payload: Array("mine".utf8)), "got another client's reply: \(String(decoding: reply.payload, as: UTF8.self))")
         #expect(try server.stats(on: asking)["worker_results_dropped"] == 1)
@@ -36,7 +36,7 @@ import Testing
         let client = try server.connect()
         // A 1 s sleep, then 40 requests for a msgid nobody routes: each answer (unknown-msgid) must wait
         // behind the sleep's.
-        let requests = [sleepRequest(1000, "first")] + (0..<40).map { Frame(msgid: 99, payload: [UInt8($0)]) }
+        let requests = [Frame.sleep(1000, "first")] + (0..<40).map { Frame(msgid: 99, payload: [UInt8($0)]) }
         try client.send(requests.flatMap(\.encoded), what: "a sleep and 40 more requests")
         try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
         // While the sleep runs, only as many requests are handled as may wait (one of them the sleep).
@@ -56,10 +56,10 @@ import Testing
         let asking = try server.connect()
         let busy = try server.connect()
         // 1.5 s: time enough, under the sanitizers too, for the second client to send, be queued and reset.
-        try busy.send(sleepRequest(1500, "keeps the worker").encoded, what: "a 1.5 s sleep")
+        try busy.send(Frame.sleep(1500, "keeps the worker").encoded, what: "a 1.5 s sleep")
         try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
         let leaving = try server.connect()
-        try leaving.send(sleepRequest(10, "nobody waits").encoded, what: "a sleep that waits for the worker")
+        try leaving.send(Frame.sleep(10, "nobody waits").encoded, what: "a sleep that waits for the worker")
         try server.awaitStat("worker_queue", 1, on: asking, what: "once the second sleep is queued")
         try leaving.reset()
         try server.awaitStat("worker_jobs_skipped", 1, on: asking, what: "once the worker got to the left client's sleep")
@@ -73,7 +73,7 @@ import Testing
             let server = try SpawnedServer(flags)
             defer { server.stop() }
             let client = try server.connect()
-            try client.send(sleepRequest(200, "slept").encoded + echoRequest("then").encoded, what: "a sleep and an echo")
+            try client.send(Frame.sleep(200, "slept").encoded + echoRequest("then").encoded, what: "a sleep and an echo")
             try client.shutdownWrite()
             #expect(try server.receive(on: client, what: "the sleep's reply") == Frame(msgid: 3, payload: Array("slept".utf8)), "\(flags)")
             #expect(try server.receive(on: client, what: "the echo's reply") == echoRequest("then"), "\(flags)")
@@ -87,7 +87,7 @@ import Testing
         defer { server.stop() }
         let asking = try server.connect()
         let client = try server.connect()
-        try client.send(sleepRequest(500, "finished").encoded + echoRequest("and this").encoded, what: "a sleep and an echo")
+        try client.send(Frame.sleep(500, "finished").encoded + echoRequest("and this").encoded, what: "a sleep and an echo")
         try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
         asking.close()
         kill(server.process.pid, SIGTERM)
@@ -102,7 +102,7 @@ import Testing
         let server = try SpawnedServer("--workers 1 --max-frame 64")
         defer { server.stop() }
         let client = try server.connect()
-        try client.send(sleepRequest(300, "owed").encoded + Frame.header(msgid: 1, length: 1000), what: "a sleep, then a header over --max-frame")
+        try client.send(Frame.sleep(300, "owed").encoded + Frame.header(msgid: 1, length: 1000), what: "a sleep, then a header over --max-frame")
         #expect(try server.receive(on: client, what: "the sleep's reply") == Frame(msgid: 3, payload: Array("owed".utf8)))
         let error = try server.receive(on: client, what: "the error frame")
         #expect(error.msgid == 0 && String(decoding: error.payload, as: UTF8.self).hasPrefix("too-large "))
@@ -118,7 +118,7 @@ import Testing
         // A 2 s sleep at the head, then 60 quick computes: a second worker finishes those behind it, out
         // of order, and each result that comes back must not let one more request in.
         let compute = Frame(msgid: 4, payload: [0, 0, 0, 1] + Array("x".utf8))
-        try client.send(sleepRequest(2000, "head").encoded + (0..<60).flatMap { _ in compute.encoded }, what: "a sleep and 60 computes")
+        try client.send(Frame.sleep(2000, "head").encoded + (0..<60).flatMap { _ in compute.encoded }, what: "a sleep and 60 computes")
         // Until the sleep's reply comes, look at how many computes were let in, every 50 ms or so.
         var most = 0, done = 0
         while !(try client.awaitReadable(within: .milliseconds(50))) {
@@ -138,7 +138,7 @@ import Testing
         let server = try SpawnedServer("--workers 1 --idle-timeout 1s")
         defer { server.stop() }
         let client = try server.connect()
-        try client.send(sleepRequest(2000, "worth the wait").encoded, what: "a 2 s sleep, past the 1 s idle timeout")
+        try client.send(Frame.sleep(2000, "worth the wait").encoded, what: "a 2 s sleep, past the 1 s idle timeout")
         #expect(try server.receive(on: client, what: "the sleep's reply") == Frame(msgid: 3, payload: Array("worth the wait".utf8)))
         // Idle from the reply on: closed about a second later.
         try client.expectEnd(after: "a second of nothing after the reply")

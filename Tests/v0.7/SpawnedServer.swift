@@ -38,8 +38,4 @@ struct SpawnedServer {
     func stop() { process.stop() }
 }
 
-func sleepRequest(_ milliseconds: UInt32, _ text: String) -> Frame {
-    Frame(msgid: 3, payload: withUnsafeBytes(of: milliseconds.bigEndian) { Array($0) } + Array(text.utf8))
-}
-
 func echoRequest(_ text: String) -> Frame { Frame(msgid: 1, payload: Array(text.utf8)) }

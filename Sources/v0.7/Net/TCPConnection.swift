@@ -175,18 +175,6 @@ public final class TCPConnection: EventHandler {
         }
     }
 
-    /// The whole frames read while reading was paused: answered now.
-    private func answerWhatWaitsInInput() {
-        guard let input else { return }
-        let used = input.withReadableBytes { handleMessages($0) }
-        input.consume(used)
-        if used > 0 { frameStartTick = loop.tick }
-        if input.isEmpty || state != .open {
-            loop.pool.recycle(input)
-            self.input = nil
-        }
-    }
-
     /// Whether the connection reads its peer now (false past the high-water mark, and once it ended).
     var isReading: Bool { interest.contains(.readable) }
 
@@ -299,6 +287,15 @@ public final class TCPConnection: EventHandler {
             return false
         }
         lastActiveTick = loop.tick
+        answerWhatWaitsInInput()
+        return true
+    }
+
+    /// Lends what `input` holds to the owner, and keeps what its whole frames did not take; `input`
+    /// goes back to the pool once it is empty. After a read, and (v0.7) when reading resumes: the
+    /// frames read while it was paused.
+    private func answerWhatWaitsInInput() {
+        guard let input else { return }
         let used = input.withReadableBytes { handleMessages($0) }
         input.consume(used)
         // PITFALL: the frame deadline runs from when a frame started, and only a new frame restarts it:
@@ -311,7 +308,6 @@ public final class TCPConnection: EventHandler {
             loop.pool.recycle(input)
             self.input = nil
         }
-        return true
     }
 
     /// Lends `bytes` to the owner, which handles the whole frames at their front and says how many
