@@ -179,8 +179,10 @@ import Testing
     func selfConnectIsRefused() throws {
         // A port nobody listens on; the client binds it as its own source port, so the connect meets
         // itself ("simultaneous open"): on loopback, this is what an unlucky ephemeral port does.
-        let port = try #require(try Socket.listen(on: loopback).localAddress()).port
-        let target = SocketAddress(host: "127.0.0.1", port: port)!
+        // (On an address of its own, so that no test beside this one takes the freed port.)
+        let alone = SocketAddress(host: "127.0.0.79", port: 0)!
+        let port = try #require(try Socket.listen(on: alone).localAddress()).port
+        let target = SocketAddress(host: "127.0.0.79", port: port)!
         let loop = try EventLoop()
         let client = TCPClient(loop: loop, address: target, localAddress: target, backoff: .once)
         var errors: [any Error] = []

@@ -51,7 +51,11 @@ import Testing
 
     @Test("a restarted server binds its port while old connections wait in TIME_WAIT")
     func restartDuringTimeWait() throws {
-        let listener = try Socket.listen(on: loopback)
+        // Its own loopback address: between the close and the rebind below, the port is free, and a
+        // test running beside this one could take it on 127.0.0.1 (a listener's port 0, a client's
+        // ephemeral port) and fail the rebind for a reason that is not TIME_WAIT. Nothing else
+        // binds 127.0.0.77.
+        let listener = try Socket.listen(on: SocketAddress(host: "127.0.0.77", port: 0)!)
         let address = try #require(try listener.localAddress())
         let client = try Socket.connect(to: address)
         var peer: SocketAddress?
@@ -69,10 +73,12 @@ import Testing
 
     @Test("connect to a port with no listener is ECONNREFUSED")
     func connectRefused() throws {
-        // Bind a port and close it again: nobody listens there now.
-        let port = try #require(try Socket.listen(on: loopback).localAddress()).port
+        // Bind a port and close it again: nobody listens there now. On an address of its own, so
+        // that no test running beside this one can take the freed port and listen on it.
+        let alone = SocketAddress(host: "127.0.0.78", port: 0)!
+        let port = try #require(try Socket.listen(on: alone).localAddress()).port
         let error = #expect(throws: SystemError.self) {
-            _ = try Socket.connect(to: SocketAddress(host: "127.0.0.1", port: port)!)
+            _ = try Socket.connect(to: SocketAddress(host: "127.0.0.78", port: port)!)
         }
         #expect(error?.errno == ECONNREFUSED)
     }
