@@ -36,7 +36,10 @@ import Testing
         let group = try #require(failure.split(separator: "\n").compactMap { line in
             line.firstRange(of: "group ").flatMap { pid_t(line[$0.upperBound...]) }
         }.first, "the script's pid is not in the failure's output lines: \(failure)")
-        #expect(liveProcesses(inGroup: group).isEmpty, "processes left in group \(group)")
+        // Signalled, a process may still need a moment to exit: give the group up to 5 s to empty.
+        let settle = ContinuousClock.now + .seconds(5)
+        while !liveProcesses(inGroup: group).isEmpty && ContinuousClock.now < settle { sysSleep(.milliseconds(10)) }
+        #expect(liveProcesses(inGroup: group).isEmpty, "processes left in group \(group) 5 s after the checker stopped it")
         #expect(liveProcesses(inGroup: getpgrp()).contains(getpid()), "liveProcesses cannot see this test's own process")
     }
 

@@ -15,9 +15,11 @@ final class RecordingHandler: EventHandler {
 }
 
 /// A connected pair of Unix stream sockets: bytes written to one end make the other readable.
+/// Close-on-exec, like every fd: a test beside this one may spawn a child, and a child holding an end
+/// would keep a close here from being seen as end of stream.
 func socketPair() throws -> (CInt, CInt) {
     var fds: [CInt] = [0, 0]
-    try #require(socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue), 0, &fds) == 0)
+    try #require(socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &fds) == 0)
     return (fds[0], fds[1])
 }
 

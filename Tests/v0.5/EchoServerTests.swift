@@ -103,8 +103,11 @@ import Testing
 
     @Test("a refused connection prints one line and exits 1")
     func refusedConnection() throws {
-        // A port that was just free: bind it, note it, close it. Nobody listens there now.
-        let port = try #require(try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0)!).localAddress()).port
+        // A port bound but not listening: a connect there is refused, and no test running beside
+        // this one can take the port while `bound` holds it.
+        let bound = Socket(fd: try sysSocket(AF_INET, CInt(SOCK_STREAM.rawValue)))
+        try sysBind(bound.fd, SocketAddress(host: "127.0.0.1", port: 0)!)
+        let port = try #require(try bound.localAddress()).port
         let result = try runCommand("\(try binary(client)) --port \(port) hello")
         #expect(result.status == .exited(1))
         #expect(result.lines == ["\(client): cannot connect to 127.0.0.1:\(port): connect: Connection refused (ECONNREFUSED)"])

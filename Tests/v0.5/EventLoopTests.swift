@@ -15,9 +15,11 @@ final class RecordingHandler: EventHandler {
 }
 
 /// A connected pair of Unix stream sockets: bytes written to one end make the other readable.
+/// Close-on-exec, like every fd: a test beside this one may spawn a child, and a child holding an end
+/// would keep a close here from being seen as end of stream.
 func socketPair() throws -> (CInt, CInt) {
     var fds: [CInt] = [0, 0]
-    try #require(socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue), 0, &fds) == 0)
+    try #require(socketpair(AF_UNIX, CInt(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0, &fds) == 0)
     return (fds[0], fds[1])
 }
 
@@ -53,14 +55,15 @@ func makeReadable(_ fd: CInt) {
     func timersInDeadlineOrder() throws {
         let loop = try EventLoop()
         var ran: [String] = []
-        loop.runAfter(.milliseconds(30)) { ran.append("30 ms") }
-        loop.runAfter(.milliseconds(10)) { ran.append("10 ms") }
-        loop.runAfter(.milliseconds(20)) {
-            ran.append("20 ms")
-            loop.runAfter(.zero) { ran.append("added by the 20 ms one") }   // an action may add a timer
+        // 100 ms apart: a test thread woken up to 100 ms late (a loaded machine) still sees this order.
+        loop.runAfter(.milliseconds(300)) { ran.append("300 ms") }
+        loop.runAfter(.milliseconds(100)) { ran.append("100 ms") }
+        loop.runAfter(.milliseconds(200)) {
+            ran.append("200 ms")
+            loop.runAfter(.zero) { ran.append("added by the 200 ms one") }  // an action may add a timer
         }
         for _ in 0..<200 where ran.count < 4 { loop.runOnce(timeout: 100) }  // each wait ends at the next timer
-        #expect(ran == ["10 ms", "20 ms", "added by the 20 ms one", "30 ms"])
+        #expect(ran == ["100 ms", "200 ms", "added by the 200 ms one", "300 ms"])
     }
 
     @Test("a handler may unregister itself during its callback")

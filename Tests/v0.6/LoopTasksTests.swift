@@ -18,7 +18,7 @@ private final class Count: Sendable {
         let count = Count()
         let tasks = loop.tasks
         DispatchQueue.global().async { tasks.execute { _ in count.add() } }
-        for _ in 0..<4 where count.current == 0 { loop.runOnce(timeout: 500) }    // idle: only the eventfd can wake it
+        for _ in 0..<20 where count.current == 0 { loop.runOnce(timeout: 500) }   // idle: only the eventfd can wake it
         #expect(count.current == 1)
     }
 

@@ -13,7 +13,8 @@ import Testing
         defer { server.stop() }
         let asking = try server.connect()
         let gone = try server.connect()
-        try gone.send(Frame.sleep(800, "for the client that left").encoded, what: "an 800 ms sleep")
+        // 2 s: time enough, under the sanitizers too, for the stats, the reset and the next connect.
+        try gone.send(Frame.sleep(2000, "for the client that left").encoded, what: "a 2 s sleep")
         try server.awaitStat("worker_jobs_running", 1, on: asking, what: "once a worker took the sleep")
         // A reset: the server closes at once. (After a plain close, a half-close as far as the server
         // can tell, it would keep the connection until the reply is out: the peer may still read.)
@@ -22,8 +23,8 @@ import Testing
         // The next client likely gets the same fd number, and has a sleep of its own at a worker when
         // the first one's result comes back (as ticket 0 of its own queue, were it looked up by fd).
         let next = try server.connect()
-        try next.send(Frame.sleep(1500, "mine").encoded, what: "a 1.5 s sleep")
-        let reply = try server.receive(on: next, what: "the reply to the 1.5 s sleep")
+        try next.send(Frame.sleep(3000, "mine").encoded, what: "a 3 s sleep")   // ends after the 2 s one
+        let reply = try server.receive(on: next, what: "the reply to the 3 s sleep")
         #expect(reply == Frame(msgid: 3, payload: Array("mine".utf8)), "got another client's reply: \(String(decoding: reply.payload, as: UTF8.self))")
         #expect(try server.stats(on: asking)["worker_results_dropped"] == 1)
     }
@@ -34,9 +35,9 @@ import Testing
         defer { server.stop() }
         let asking = try server.connect()
         let client = try server.connect()
-        // A 1 s sleep, then 40 requests for a msgid nobody routes: each answer (unknown-msgid) must wait
-        // behind the sleep's.
-        let requests = [Frame.sleep(1000, "first")] + (0..<40).map { Frame(msgid: 99, payload: [UInt8($0)]) }
+        // A 3 s sleep, then 40 requests for a msgid nobody routes: each answer (unknown-msgid) must wait
+        // behind the sleep's. (3 s: time enough, under the sanitizers too, for two rounds of stats.)
+        let requests = [Frame.sleep(3000, "first")] + (0..<40).map { Frame(msgid: 99, payload: [UInt8($0)]) }
         try client.send(requests.flatMap(\.encoded), what: "a sleep and 40 more requests")
         try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
         // While the sleep runs, only as many requests are handled as may wait (one of them the sleep).
@@ -55,8 +56,8 @@ import Testing
         defer { server.stop() }
         let asking = try server.connect()
         let busy = try server.connect()
-        // 1.5 s: time enough, under the sanitizers too, for the second client to send, be queued and reset.
-        try busy.send(Frame.sleep(1500, "keeps the worker").encoded, what: "a 1.5 s sleep")
+        // 4 s: time enough, under the sanitizers too, for the second client to send, be queued and reset.
+        try busy.send(Frame.sleep(4000, "keeps the worker").encoded, what: "a 4 s sleep")
         try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
         let leaving = try server.connect()
         try leaving.send(Frame.sleep(10, "nobody waits").encoded, what: "a sleep that waits for the worker")
@@ -87,7 +88,8 @@ import Testing
         defer { server.stop() }
         let asking = try server.connect()
         let client = try server.connect()
-        try client.send(Frame.sleep(500, "finished").encoded + echoRequest("and this").encoded, what: "a sleep and an echo")
+        // 2 s: time enough, under the sanitizers too, for the stats to see the worker busy.
+        try client.send(Frame.sleep(2000, "finished").encoded + echoRequest("and this").encoded, what: "a sleep and an echo")
         try server.awaitStat("worker_jobs_running", 1, on: asking, what: "while the worker sleeps")
         asking.close()
         kill(server.process.pid, SIGTERM)
@@ -115,10 +117,10 @@ import Testing
         defer { server.stop() }
         let asking = try server.connect()
         let client = try server.connect()
-        // A 2 s sleep at the head, then 60 quick computes: a second worker finishes those behind it, out
+        // A 3 s sleep at the head, then 60 quick computes: a second worker finishes those behind it, out
         // of order, and each result that comes back must not let one more request in.
         let compute = Frame(msgid: 4, payload: [0, 0, 0, 1] + Array("x".utf8))
-        try client.send(Frame.sleep(2000, "head").encoded + (0..<60).flatMap { _ in compute.encoded }, what: "a sleep and 60 computes")
+        try client.send(Frame.sleep(3000, "head").encoded + (0..<60).flatMap { _ in compute.encoded }, what: "a sleep and 60 computes")
         // Until the sleep's reply comes, look at how many computes were let in, every 50 ms or so.
         var most = 0, done = 0
         while !(try client.awaitReadable(within: .milliseconds(50))) {
