@@ -4,9 +4,9 @@
 import Glibc
 
 let stage6Behaviours: [Behaviour] = [
-    Behaviour("idle-timeout", stage: 6, "with --idle-timeout 1s an idle connection is closed within 1-2.5 s, and an active one never is",
+    Behaviour("idle-timeout", stage: 6, "with --idle-timeout 1s an idle connection is closed within 1-4 s, and an active one never is",
               needs: .flags("--idle-timeout 1s"), timeout: .seconds(10), check: idleTimeout),
-    Behaviour("slowloris", stage: 6, "with --frame-timeout 1s a frame sent one byte per 200 ms is cut off by 2.5 s, not kept alive by each byte",
+    Behaviour("slowloris", stage: 6, "with --frame-timeout 1s a frame sent one byte per 200 ms is cut off by 4 s, not kept alive by each byte",
               needs: .flags("--frame-timeout 1s"), timeout: .seconds(10), check: slowloris),
     Behaviour("never-reader-bounded", stage: 6, "with --write-timeout 2s a peer that never reads grows the server by at most the high-water mark plus 12 MiB, and is closed",
               needs: .flags("--write-timeout 2s"), timeout: .seconds(20), check: neverReaderBounded),
@@ -15,7 +15,9 @@ let stage6Behaviours: [Behaviour] = [
 ]
 
 /// Two connections: one says nothing, the other sends an echo every 250 ms for 2.5 s. The first must be
-/// closed (end of stream, or a reset) between 1 s and 2.5 s after it connected; the second never.
+/// closed (end of stream, or a reset) between 1 s and 4 s after it connected; the second never. (4 s,
+/// not 2.5: a server checks its deadlines now and then, not at the instant, and a slow machine, or
+/// one under the sanitizers, makes it later still. A timeout that never fires still fails.)
 private func idleTimeout(_ context: BehaviourContext) throws {
     let started = ContinuousClock.now
     let idle = try context.connect()
@@ -28,8 +30,12 @@ private func idleTimeout(_ context: BehaviourContext) throws {
         if closedAfter == nil, try idle.hasEnded() { closedAfter = ContinuousClock.now - started }
         sysSleep(.milliseconds(250))
     }
+    let settle = Deadline.after(.seconds(4) - (ContinuousClock.now - started), within: context.deadline)
+    while closedAfter == nil && !settle.hasPassed {
+        if try idle.hasEnded() { closedAfter = ContinuousClock.now - started } else { sysSleep(.milliseconds(50)) }
+    }
     guard let closedAfter else {
-        throw CheckFailure("the idle connection was still open 2.5 s after it connected, with --idle-timeout 1s")
+        throw CheckFailure("the idle connection was still open 4 s after it connected, with --idle-timeout 1s")
     }
     if closedAfter < .milliseconds(900) {
         throw CheckFailure("the idle connection was closed after \(closedAfter.readable), before its 1 s --idle-timeout")
@@ -39,7 +45,7 @@ private func idleTimeout(_ context: BehaviourContext) throws {
 
 /// One frame (a 30-byte payload), one byte every 200 ms: 7.6 s for the whole frame. With
 /// --frame-timeout 1s the server must close the connection about 1 s after the first byte, whatever
-/// the bytes since; a deadline moved by every byte never comes.
+/// the bytes since (by 4 s, for a slow machine); a deadline moved by every byte never comes.
 private func slowloris(_ context: BehaviourContext) throws {
     let connection = try context.connect()
     let frame = Frame(msgid: Frame.echoMsgid, payload: [UInt8](repeating: 0x73, count: 30)).encoded
@@ -47,7 +53,7 @@ private func slowloris(_ context: BehaviourContext) throws {
     for (index, byte) in frame.enumerated() {
         if try connection.hasEnded() {
             let after = ContinuousClock.now - started
-            guard after <= .milliseconds(2500) else {
+            guard after <= .seconds(4) else {
                 throw CheckFailure("the slow frame was cut off only after \(after.readable) (byte \(index) of \(frame.count)), with --frame-timeout 1s")
             }
             try context.echo(Array("after a slowloris".utf8), what: "a new client's message")

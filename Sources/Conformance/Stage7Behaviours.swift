@@ -7,10 +7,10 @@ import Glibc
 let stage7Behaviours: [Behaviour] = [
     Behaviour("loops-spread", stage: 7, "with --io-threads 3, 12 connections land 4 on each loop (stats' loop_K_connections)",
               needs: .flags("--io-threads 3"), timeout: .seconds(10), check: loopsSpread),
-    Behaviour("sleep-then-echo", stage: 7, "a 2 s sleep then an echo on one connection come back in that order; another connection's echoes come back meanwhile",
-              needs: .flags("--workers 2"), timeout: .seconds(10), check: sleepThenEcho),
+    Behaviour("sleep-then-echo", stage: 7, "a 4 s sleep then an echo on one connection come back in that order; another connection's echoes come back meanwhile",
+              needs: .flags("--workers 2"), timeout: .seconds(15), check: sleepThenEcho),
     Behaviour("queue-full-busy", stage: 7, "with --workers 1 --queue 1, the slow request that finds the queue full gets busy in its place, and echoes go on",
-              needs: .flags("--workers 1 --queue 1"), timeout: .seconds(10), check: queueFullBusy),
+              needs: .flags("--workers 1 --queue 1"), timeout: .seconds(15), check: queueFullBusy),
     Behaviour("slow-then-close", stage: 7, "200 clients each send a slow request and close at once: no crash, no stray reply to a later client, fds back at baseline",
               needs: .flags("--workers 2"), timeout: .seconds(20), check: slowThenClose),
     Behaviour("compute-fnv", stage: 7, "compute replies with FNV-1a-64 rounds as the contract says; sleep echoes its bytes; bad payloads get bad-request",
@@ -46,15 +46,15 @@ private func loopsSpread(_ context: BehaviourContext) throws {
     for connection in connections { connection.close() }
 }
 
-/// One connection sends a 2 s sleep and an echo in one write; while it waits, another connection's
+/// One connection sends a 4 s sleep and an echo in one write; while it waits, another connection's
 /// echoes must come back (a worker sleeps, not the loop); then the first gets the sleep's reply, then
 /// the echo's, in request order (head-of-line blocking on that connection only).
 private func sleepThenEcho(_ context: BehaviourContext) throws {
     let slow = try context.connect()
     let other = try context.connect()
-    // 2 s: time enough for five round trips on a loaded machine, under the sanitizers too.
-    let sleep = Frame.sleep(2000, "slept"), echo = Frame(msgid: Frame.echoMsgid, payload: Array("after the sleep".utf8))
-    try slow.send(sleep.encoded + echo.encoded, what: "a 2 s sleep and an echo")
+    // 4 s: time enough for five round trips on a loaded machine, under the sanitizers too.
+    let sleep = Frame.sleep(4000, "slept"), echo = Frame(msgid: Frame.echoMsgid, payload: Array("after the sleep".utf8))
+    try slow.send(sleep.encoded + echo.encoded, what: "a 4 s sleep and an echo")
     for round in 0..<5 {
         try context.echo(Array("meanwhile \(round)".utf8), on: other, what: "another connection's echo \(round) during the sleep")
     }
@@ -68,7 +68,7 @@ private func sleepThenEcho(_ context: BehaviourContext) throws {
     try expectFrame(echo, context.receiveFrame(on: slow, what: "the echo after the sleep"), "the reply to the echo sent after the sleep")
 }
 
-/// One worker and a queue of one: a 3 s sleep keeps the worker busy (stats say so), a second sleep
+/// One worker and a queue of one: a 5 s sleep keeps the worker busy (stats say so), a second sleep
 /// waits in the queue, a third finds it full and gets `busy`; an echo after them comes last. The
 /// replies keep request order: sleep, sleep, busy, echo. Another connection's echo is answered meanwhile.
 private func queueFullBusy(_ context: BehaviourContext) throws {
@@ -76,7 +76,7 @@ private func queueFullBusy(_ context: BehaviourContext) throws {
     let slow = try context.connect()
     let other = try context.connect()
     // 3 s: the next three requests must arrive while it runs, on a loaded machine too.
-    try slow.send(Frame.sleep(3000, "one").encoded, what: "a 3 s sleep")
+    try slow.send(Frame.sleep(5000, "one").encoded, what: "a 5 s sleep")
     try awaitStats(context, on: asking, until: "worker_jobs_running", is: 1, what: "once the worker took the first sleep")
     let echo = Frame(msgid: Frame.echoMsgid, payload: Array("four".utf8))
     try slow.send(Frame.sleep(10, "two").encoded + Frame.sleep(0, "three").encoded + echo.encoded,
