@@ -28,6 +28,19 @@ package enum ProcessStats {
         }.count
     }
 
+    /// The lines of /proc/net/tcp (every IPv4 TCP socket of this network namespace) whose local port is
+    /// `port`: what a test prints when a bind or connect surprises it. Column `st` is the state: 06
+    /// TIME_WAIT, 0A LISTEN, 01 ESTABLISHED.
+    package static func tcpSockets(onPort port: UInt16) -> [String] {
+        guard let bytes = try? sysReadSmallFile("/proc/net/tcp", limit: 1 << 22) else { return ["(/proc/net/tcp unreadable)"] }
+        let hex = String(port, radix: 16, uppercase: true)
+        let suffix = ":" + String(repeating: "0", count: 4 - hex.count) + hex     // "0100007F:ACA5"
+        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").dropFirst().filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 1 && fields[1].hasSuffix(suffix)
+        }.map(String.init)
+    }
+
     /// User plus system CPU time used so far: fields 14 and 15 (utime, stime) of /proc/PID/stat, in
     /// clock ticks (10 ms each on most machines, so only differences over 100s of ms mean much).
     package static func cpuTime(of pid: pid_t) throws -> Duration {

@@ -1,4 +1,5 @@
 // SocketTests.swift: the socket calls of v0.1, in one process over 127.0.0.1.
+import enum Conformance.ProcessStats
 import func Conformance.socketsInheritedByAChild
 import func Conformance.sysConnect
 import func Conformance.sysParseIPv4
@@ -74,21 +75,12 @@ import Testing
                 #expect(try restarted.localAddress()?.port == address.port)
                 return
             } catch {
-                print("restartDuringTimeWait: \(error); /proc/net/tcp on port \(address.port):\n\(kernelSockets(onPort: address.port))")
+                let held = ProcessStats.tcpSockets(onPort: address.port).joined(separator: "\n")
+                print("restartDuringTimeWait: \(error); /proc/net/tcp on port \(address.port):\n\(held)")
                 failure = error
             }
         }
         throw failure!
-    }
-
-    /// The lines of /proc/net/tcp whose local port is `port` (column `st`: 06 is TIME_WAIT, 0A LISTEN).
-    func kernelSockets(onPort port: UInt16) -> String {
-        guard let bytes = try? sysReadSmallFile("/proc/net/tcp", limit: 4 << 20) else { return "(unreadable)" }
-        let hex = String(port, radix: 16, uppercase: true)
-        let suffix = ":" + String(repeating: "0", count: 4 - hex.count) + hex
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n")
-            .filter { $0.split(separator: " ").dropFirst().first?.hasSuffix(suffix) == true }
-            .joined(separator: "\n")
     }
 
     @Test("connect to a port with no listener is ECONNREFUSED")
