@@ -3,7 +3,11 @@
 //     tsan-canary race      no lock at all: a data race, which TSan must report (exit 66)
 //     tsan-canary pthread   under a pthread mutex: no race, and TSan sees the lock (exit 0)
 //     tsan-canary mutex     under Synchronization's Mutex: no race either, but TSan cannot see the
-//                           futex it is built on, and reports one anyway (exit 66)
+//                           futex it is built on, and reports one anyway (exit 66), when the
+//                           threads contend: Mutex's uncontended lock and unlock are atomics TSan
+//                           sees, and only a thread handed the lock in the kernel takes it unseen.
+//                           Measured under TSan: 20 of 20 runs reported on two free cores, 11 of 20
+//                           with `taskset -c 0`, where the threads may run one after another.
 //
 // Built without --sanitize=thread, every mode exits 0: nothing watches. `make sanitize` runs the
 // race mode after the TSan tests and fails unless TSan reports it (Tests/v0.7/ThreadSanitizerTests.swift
