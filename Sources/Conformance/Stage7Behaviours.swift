@@ -75,7 +75,7 @@ private func queueFullBusy(_ context: BehaviourContext) throws {
     let asking = try context.connect()
     let slow = try context.connect()
     let other = try context.connect()
-    // 3 s: the next three requests must arrive while it runs, on a loaded machine too.
+    // 5 s: the next three requests must arrive while it runs, on a loaded machine too.
     try slow.send(Frame.sleep(5000, "one").encoded, what: "a 5 s sleep")
     try awaitStats(context, on: asking, until: "worker_jobs_running", is: 1, what: "once the worker took the first sleep")
     let echo = Frame(msgid: Frame.echoMsgid, payload: Array("four".utf8))
